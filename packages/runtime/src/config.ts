@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** Raised at startup when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const nodeEnvSchema = z.enum(['development', 'test', 'production']).default('development');
+
+/** Variables every service reads. */
+export const baseEnvShape = {
+  NODE_ENV: nodeEnvSchema,
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  EVENT_BUS: z.enum(['embedded', 'dapr']).default('embedded'),
+  DAPR_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(3500),
+  DAPR_HOST: z.string().min(1).default('127.0.0.1'),
+  DAPR_PUBSUB_NAME: z.string().min(1).default('pubsub'),
+  INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
+} as const;
+
+/** Secret used in development only; production must set INTERNAL_TOKEN_SECRET. */
+export const DEV_INTERNAL_TOKEN_SECRET = 'taskgraph-dev-internal-secret-do-not-use-in-prod';
+
+/**
+ * Parses `env` against a zod shape and fails fast with a message naming each bad variable.
+ * Env is read here and nowhere else in a service (STYLE §6).
+ */
+export function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
+  const cleaned: Record<string, string | undefined> = {};
+  for (const key of Object.keys(shape)) {
+    const value = env[key];
+    cleaned[key] = value === '' ? undefined : value;
+  }
+  const result = z.object(shape).safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  }
+  return result.data;
+}
+
+/** Resolves a secret: required outside development, with a well-known dev default inside it. */
+export function requireSecret(name: string, value: string | undefined, nodeEnv: string, devDefault: string): string {
+  if (value) return value;
+  if (nodeEnv === 'production') throw new ConfigError([`${name}: required when NODE_ENV=production`]);
+  return devDefault;
+}
+
+/** Port: 0 picks a free port (tests). */
+export const portSchema = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);

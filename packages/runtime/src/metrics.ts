@@ -1,0 +1,46 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** A service's Prometheus registry with the metrics every service exposes (DESIGN §8). */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
+  readonly eventsPublished: Counter<'topic'>;
+  readonly eventsConsumed: Counter<'topic' | 'group' | 'status'>;
+  readonly consumerLag: Gauge<'group'>;
+  readonly subscriptionsOpen: Gauge;
+}
+
+export function createMetrics(service: string): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    eventsPublished: new Counter({
+      name: 'events_published_total',
+      help: 'Events published',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
+    eventsConsumed: new Counter({
+      name: 'events_consumed_total',
+      help: 'Events handled by consumers, by outcome',
+      labelNames: ['topic', 'group', 'status'],
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'consumer_lag_events',
+      help: 'Events behind the log head',
+      labelNames: ['group'],
+      registers: [registry],
+    }),
+    subscriptionsOpen: new Gauge({ name: 'subscriptions_open', help: 'Open GraphQL subscriptions', registers: [registry] }),
+  };
+}
