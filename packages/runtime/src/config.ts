@@ -53,3 +53,50 @@ export function requireSecret(name: string, value: string | undefined, nodeEnv: 
 
 /** Port: 0 picks a free port (tests). */
 export const portSchema = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+/** Settings every service shares, parsed from env by `loadServiceConfig`. */
+export interface ServiceConfig {
+  nodeEnv: 'development' | 'test' | 'production';
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  logLevel: string;
+  /** Unset → the service starts embedded Postgres under `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  eventBus: 'embedded' | 'dapr';
+  dapr: { host: string; httpPort: number; pubsubName: string };
+  internalTokenSecret: string;
+}
+
+/** Parses the shared service variables (with `PORT` defaulting to `defaultPort`). */
+export function loadServiceConfig(defaultPort: number, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const parsed = parseEnv({ ...baseEnvShape, PORT: portSchema(defaultPort) }, env);
+  return {
+    nodeEnv: parsed.NODE_ENV,
+    host: parsed.HOST,
+    port: parsed.PORT,
+    logLevel: parsed.LOG_LEVEL,
+    databaseUrl: parsed.DATABASE_URL,
+    dataDir: parsed.DATA_DIR,
+    eventBus: parsed.EVENT_BUS,
+    dapr: { host: parsed.DAPR_HOST, httpPort: parsed.DAPR_HTTP_PORT, pubsubName: parsed.DAPR_PUBSUB_NAME },
+    internalTokenSecret: requireSecret('INTERNAL_TOKEN_SECRET', parsed.INTERNAL_TOKEN_SECRET, parsed.NODE_ENV, DEV_INTERNAL_TOKEN_SECRET),
+  };
+}
+
+/** A config for tests and the one-process launcher: port 0, a given database, embedded bus. */
+export function testServiceConfig(databaseUrl: string, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  return {
+    nodeEnv: 'test',
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: process.env.LOG_LEVEL ?? 'silent',
+    databaseUrl,
+    dataDir: '.data',
+    eventBus: 'embedded',
+    dapr: { host: '127.0.0.1', httpPort: 3500, pubsubName: 'pubsub' },
+    internalTokenSecret: DEV_INTERNAL_TOKEN_SECRET,
+    ...overrides,
+  };
+}
