@@ -24,8 +24,8 @@ export default {
   },
   testMatch: ['<rootDir>/**/src/**/*.test.ts', '<rootDir>/e2e/**/*.e2e.ts', '<rootDir>/deploy-tests/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/fixtures/'],
-  globalSetup: '<rootDir>/packages/testing/src/jest/global-setup.ts',
-  globalTeardown: '<rootDir>/packages/testing/src/jest/global-teardown.ts',
+  globalSetup: '<rootDir>/packages/testing/jest/global-setup.mjs',
+  globalTeardown: '<rootDir>/packages/testing/jest/global-teardown.mjs',
   testTimeout: 60_000,
   maxWorkers: 2,
 };

@@ -4,3 +4,4 @@ export * from './envelope.js';
 export * from './outbox.js';
 export * from './schemas.js';
 export * from './topics.js';
+export * from './reminder-rules.js';

@@ -16,6 +16,8 @@ export interface DatabaseOptions {
   migrations: MigrationObject[];
   logger: Logger;
   poolMax?: number;
+  /** Called for every SQL statement the ORM sends (metrics, N+1 tests). */
+  onQuery?: (sql: string) => void;
 }
 
 /** A service's database handle. */
@@ -62,6 +64,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   await runLocked(options.url, `migrate:${options.schema}`, async () => {
     await orm.getMigrator().up();
   });
+  const onQuery = options.onQuery;
+  if (onQuery) orm.em.getConnection().getKnex().on('query', (q: { sql: string }) => onQuery(q.sql));
   return {
     orm,
     schema: options.schema,

@@ -8,6 +8,8 @@ export interface Metrics {
   readonly eventsConsumed: Counter<'topic' | 'group' | 'status'>;
   readonly consumerLag: Gauge<'group'>;
   readonly subscriptionsOpen: Gauge;
+  /** SQL statements sent by this service (N+1 checks, benchmarks). */
+  readonly dbQueries: Counter;
 }
 
 export function createMetrics(service: string): Metrics {
@@ -42,5 +44,6 @@ export function createMetrics(service: string): Metrics {
       registers: [registry],
     }),
     subscriptionsOpen: new Gauge({ name: 'subscriptions_open', help: 'Open GraphQL subscriptions', registers: [registry] }),
+    dbQueries: new Counter({ name: 'db_queries_total', help: 'SQL statements sent', registers: [registry] }),
   };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -37,4 +38,19 @@ export async function callerFromRequest(req: IncomingMessage, secret: string): P
       extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
     });
   }
+}
+
+/**
+ * Reads a subgraph's `schema.graphql` beside its source: `src/` when run from source (tests),
+ * or `../src/` when run from `dist/` (tsc does not copy .graphql files).
+ */
+export function readSchemaFile(moduleUrl: string, name = 'schema.graphql'): string {
+  for (const candidate of [`./${name}`, `../src/${name}`]) {
+    try {
+      return readFileSync(new URL(candidate, moduleUrl), 'utf8');
+    } catch {
+      // try the next location
+    }
+  }
+  throw new Error(`${name} not found next to ${moduleUrl}`);
 }

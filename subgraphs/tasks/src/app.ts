@@ -1,0 +1,83 @@
+import { createEventBus } from '@taskgraph/events';
+import {
+  callerFromRequest,
+  createLogger,
+  createMetrics,
+  createSubgraphServer,
+  locatePostgres,
+  openDatabase,
+  readSchemaFile,
+  type ServiceConfig,
+  startHttpService,
+} from '@taskgraph/runtime';
+import { gql } from 'graphql-tag';
+import { createContext, type TasksContext } from './context.js';
+import { TaskSchema } from './entities/task.entity.js';
+import { recurrenceWorker } from './events/recurrence-worker.js';
+import { migrations } from './migrations/index.js';
+import { resolvers } from './resolvers/index.js';
+
+export const SERVICE_NAME = 'tasks';
+export const DEFAULT_PORT = 4001;
+/** The subgraph's SDL (schema-first, STYLE §2). */
+export const typeDefsSource = readSchemaFile(import.meta.url);
+
+export interface TasksService {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the tasks subgraph: GraphQL, the outbox relay (dapr) and the recurrence worker. */
+export async function createService(config: ServiceConfig): Promise<TasksService> {
+  const logger = createLogger(SERVICE_NAME, config.logLevel);
+  const metrics = createMetrics(SERVICE_NAME);
+  const postgres = await locatePostgres(config.databaseUrl, config.dataDir, logger);
+  const db = await openDatabase({
+    url: postgres.url,
+    schema: 'tasks',
+    entities: [TaskSchema],
+    migrations,
+    logger,
+    onQuery: () => metrics.dbQueries.inc(),
+  });
+  const bus = await createEventBus({
+    mode: config.eventBus,
+    db,
+    logger,
+    metrics,
+    appId: SERVICE_NAME,
+    relay: true,
+    dapr: config.dapr,
+  });
+  bus.subscribe(recurrenceWorker(logger));
+
+  const apollo = createSubgraphServer<TasksContext>(gql(typeDefsSource), resolvers);
+  await apollo.start();
+  const http = await startHttpService<TasksContext>({
+    name: SERVICE_NAME,
+    host: config.host,
+    port: config.port,
+    logger,
+    metrics,
+    readiness: [
+      { name: 'database', check: async () => ({ ok: await db.ping() }) },
+      { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: await bus.lag().catch(() => undefined) }) },
+    ],
+    routes: bus.routes(),
+    graphql: {
+      server: apollo,
+      context: async (req) => createContext(await callerFromRequest(req, config.internalTokenSecret), db.fork()),
+    },
+  });
+  await bus.start();
+  return {
+    url: `${http.url}/graphql`,
+    async close() {
+      await http.close();
+      await bus.close();
+      await apollo.stop();
+      await db.close();
+      await postgres.stop();
+    },
+  };
+}

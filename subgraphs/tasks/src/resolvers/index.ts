@@ -1,0 +1,6 @@
+import { DateTime } from './DateTime.js';
+import { Mutation } from './Mutation.js';
+import { Query } from './Query.js';
+import { Task } from './Task.js';
+
+export const resolvers = { DateTime, Query, Mutation, Task };
