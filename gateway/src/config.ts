@@ -1,0 +1,138 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { baseEnvShape, ConfigError, DEV_INTERNAL_TOKEN_SECRET, parseEnv, portSchema, requireSecret } from '@taskgraph/runtime';
+import { z } from 'zod';
+import type { JwtConfig } from './auth.js';
+import { DEFAULT_LIMITS, type QueryLimits } from './limits.js';
+
+/** Fixed ports of the subgraphs (CONVENTIONS: also used by `dapr/` and `k8s/`). */
+export const SUBGRAPH_PORTS = { tasks: 4001, audit: 4002, notifications: 4003, sync: 4004 } as const;
+export type KnownSubgraph = keyof typeof SUBGRAPH_PORTS;
+export const KNOWN_SUBGRAPHS = Object.keys(SUBGRAPH_PORTS) as KnownSubgraph[];
+export const GATEWAY_PORT = 4000;
+
+/** Default GraphQL endpoint of a subgraph on this machine. */
+export const defaultSubgraphUrl = (name: KnownSubgraph): string => `http://127.0.0.1:${SUBGRAPH_PORTS[name]}/graphql`;
+
+/**
+ * HS256 secret accepted in development and test only, so `npm start` + `npm run token` work on
+ * a fresh clone. `scripts/token.mjs` carries the same value (kept in sync by a test).
+ */
+export const DEV_JWT_SECRET = 'taskgraph-dev-jwt-secret-do-not-use-in-prod';
+export const DEFAULT_JWT_ISSUER = 'taskgraph';
+export const DEFAULT_JWT_AUDIENCE = 'taskgraph';
+
+/** The repository root (this file lives in `gateway/src` or `gateway/dist`). */
+export const repoRoot = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_SUPERGRAPH_PATH = 'schema/supergraph.graphql';
+
+/** Where the gateway's supergraph comes from (DESIGN §6). */
+export type SupergraphSource =
+  /** A composed supergraph file (`npm run compose`); the production path. */
+  | { kind: 'file'; path: string }
+  /** A supergraph SDL already in memory (tests, the one-process launcher). */
+  | { kind: 'sdl'; sdl: string }
+  /** Compose from the running subgraphs (IntrospectAndCompose); development only. */
+  | { kind: 'live'; pollIntervalMs?: number };
+
+/** Everything `createGateway` needs; build it with `loadGatewayConfig` (env) or `testGatewayConfig`. */
+export interface GatewayConfig {
+  nodeEnv: 'development' | 'test' | 'production';
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  logLevel: string;
+  jwt: JwtConfig;
+  /** Signs the internal tokens subgraphs require (header `x-taskgraph-internal`). */
+  internalTokenSecret: string;
+  /**
+   * Subgraph name → GraphQL endpoint. With a static supergraph these override the supergraph's
+   * `join__graph` urls by name; in live mode they are the subgraphs composed.
+   */
+  subgraphs: Record<string, string>;
+  supergraph: SupergraphSource;
+  limits: QueryLimits;
+}
+
+const gatewayEnvShape = {
+  NODE_ENV: baseEnvShape.NODE_ENV,
+  HOST: baseEnvShape.HOST,
+  LOG_LEVEL: baseEnvShape.LOG_LEVEL,
+  INTERNAL_TOKEN_SECRET: baseEnvShape.INTERNAL_TOKEN_SECRET,
+  PORT: portSchema(GATEWAY_PORT),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  JWT_ISSUER: z.string().min(1).default(DEFAULT_JWT_ISSUER),
+  JWT_AUDIENCE: z.string().min(1).default(DEFAULT_JWT_AUDIENCE),
+  SUBGRAPH_TASKS_URL: z.url().default(defaultSubgraphUrl('tasks')),
+  SUBGRAPH_AUDIT_URL: z.url().default(defaultSubgraphUrl('audit')),
+  SUBGRAPH_NOTIFICATIONS_URL: z.url().default(defaultSubgraphUrl('notifications')),
+  SUBGRAPH_SYNC_URL: z.url().default(defaultSubgraphUrl('sync')),
+  SUPERGRAPH_PATH: z.string().min(1).default(DEFAULT_SUPERGRAPH_PATH),
+  /** `live` composes from running subgraphs (dev only); default: the static supergraph file. */
+  GATEWAY_COMPOSE: z.enum(['static', 'live']).default('static'),
+  /** Subgraphs composed in live mode (comma-separated). */
+  GATEWAY_SUBGRAPHS: z.string().min(1).default(KNOWN_SUBGRAPHS.join(',')),
+} as const;
+
+/**
+ * Reads the gateway's environment once, failing fast with a message naming each bad variable
+ * (STYLE §6). Secrets fall back to well-known dev values only outside production.
+ */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const e = parseEnv(gatewayEnvShape, env);
+  const production = e.NODE_ENV === 'production';
+  const issues: string[] = [];
+  if (production && !e.JWT_SECRET && !e.JWT_JWKS_URL) issues.push('JWT_JWKS_URL or JWT_SECRET: one is required when NODE_ENV=production');
+  if (e.GATEWAY_COMPOSE === 'live' && production) issues.push('GATEWAY_COMPOSE: live composition is for development only');
+  if (production && !e.INTERNAL_TOKEN_SECRET) issues.push('INTERNAL_TOKEN_SECRET: required when NODE_ENV=production');
+  const live = e.GATEWAY_COMPOSE === 'live';
+  const liveNames = e.GATEWAY_SUBGRAPHS.split(',').map((s) => s.trim());
+  for (const name of liveNames) {
+    if (!KNOWN_SUBGRAPHS.includes(name as KnownSubgraph)) issues.push(`GATEWAY_SUBGRAPHS: unknown subgraph "${name}"`);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const urls: Record<KnownSubgraph, string> = {
+    tasks: e.SUBGRAPH_TASKS_URL,
+    audit: e.SUBGRAPH_AUDIT_URL,
+    notifications: e.SUBGRAPH_NOTIFICATIONS_URL,
+    sync: e.SUBGRAPH_SYNC_URL,
+  };
+  const subgraphs = live ? Object.fromEntries(liveNames.map((name) => [name, urls[name as KnownSubgraph]])) : urls;
+  return {
+    nodeEnv: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    jwt: e.JWT_JWKS_URL
+      ? { jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }
+      : { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    internalTokenSecret: requireSecret('INTERNAL_TOKEN_SECRET', e.INTERNAL_TOKEN_SECRET, e.NODE_ENV, DEV_INTERNAL_TOKEN_SECRET),
+    subgraphs,
+    supergraph: live
+      ? { kind: 'live', pollIntervalMs: 10_000 }
+      : { kind: 'file', path: isAbsolute(e.SUPERGRAPH_PATH) ? e.SUPERGRAPH_PATH : resolve(repoRoot(), e.SUPERGRAPH_PATH) },
+    limits: { ...DEFAULT_LIMITS },
+  };
+}
+
+/** A gateway config for tests and the one-process launcher: port 0, dev secrets, given subgraphs. */
+export function testGatewayConfig(
+  supergraph: SupergraphSource,
+  subgraphs: Record<string, string>,
+  overrides: Partial<GatewayConfig> = {},
+): GatewayConfig {
+  return {
+    nodeEnv: 'test',
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: process.env.LOG_LEVEL ?? 'silent',
+    jwt: { secret: DEV_JWT_SECRET, issuer: DEFAULT_JWT_ISSUER, audience: DEFAULT_JWT_AUDIENCE },
+    internalTokenSecret: DEV_INTERNAL_TOKEN_SECRET,
+    subgraphs,
+    supergraph,
+    limits: { ...DEFAULT_LIMITS },
+    ...overrides,
+  };
+}
