@@ -42,6 +42,12 @@ const secret = env('JWT_SECRET') ?? DEV_JWT_SECRET;
 const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = Math.floor(Date.now() / 1000);
 const header = b64({ alg: 'HS256', typ: 'JWT' });
-const payload = b64({ sub: userId, iss: env('JWT_ISSUER') ?? 'taskgraph', aud: env('JWT_AUDIENCE') ?? 'taskgraph', iat: now, exp: now + ttl });
+const payload = b64({
+  sub: userId,
+  iss: env('JWT_ISSUER') ?? 'taskgraph',
+  aud: env('JWT_AUDIENCE') ?? 'taskgraph',
+  iat: now,
+  exp: now + ttl,
+});
 const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
 console.log(`${header}.${payload}.${signature}`);
