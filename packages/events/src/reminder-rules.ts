@@ -14,7 +14,8 @@ export function parseIsoDuration(text: string): number | undefined {
   const m = DURATION.exec(text);
   if (!m) return undefined;
   const [, w, d, h, min, s] = m;
-  const ms = (Number(w ?? 0) * 7 * 86_400 + Number(d ?? 0) * 86_400 + Number(h ?? 0) * 3_600 + Number(min ?? 0) * 60 + Number(s ?? 0)) * 1000;
+  const ms =
+    (Number(w ?? 0) * 7 * 86_400 + Number(d ?? 0) * 86_400 + Number(h ?? 0) * 3_600 + Number(min ?? 0) * 60 + Number(s ?? 0)) * 1000;
   return Number.isFinite(ms) ? ms : undefined;
 }
 

@@ -1,0 +1,27 @@
+import { callDapr } from './dapr-http.js';
+import { toCloudEvent } from './envelope.js';
+import type { DaprSidecarConfig } from './event-bus-options.js';
+import { type OutboxRow, rowToOutboxEvent } from './outbox-row.js';
+
+/**
+ * Publishes one outbox row through the sidecar's HTTP API (DESIGN §5):
+ * `POST /v1.0/publish/{pubsub}/{topic}?metadata.partitionKey=<taskId>` with our own CloudEvent
+ * (`application/cloudevents+json`, id = eventId) so Dapr passes it through unwrapped.
+ *
+ * Plain `fetch` rather than `@dapr/dapr`: the SDK waits ~30 s for a missing sidecar and then
+ * returns `{ error }` instead of throwing (STACK.md); here any non-2xx or network error rejects.
+ */
+export async function publishToDapr(config: DaprSidecarConfig, row: OutboxRow, timeoutMs: number): Promise<void> {
+  const event = rowToOutboxEvent(row);
+  const path =
+    `/v1.0/publish/${encodeURIComponent(config.pubsubName)}/${encodeURIComponent(event.topic)}` +
+    `?metadata.partitionKey=${encodeURIComponent(event.key)}`;
+  const response = await callDapr(config, 'POST', path, {
+    body: JSON.stringify(toCloudEvent(event, String(row.seq))),
+    contentType: 'application/cloudevents+json',
+    timeoutMs,
+  });
+  if (response.status < 200 || response.status >= 300) {
+    throw new Error(`publish to ${event.topic} failed: HTTP ${response.status} ${response.text.slice(0, 200)}`);
+  }
+}

@@ -1,0 +1,117 @@
+import { type HttpRoute, sendJson } from '@taskgraph/runtime';
+import type { HandlerResult, Job, JobHandler, Scheduler } from './bus.js';
+import { callDapr } from './dapr-http.js';
+import { errorMessage } from './error-message.js';
+import type { DaprSidecarConfig } from './event-bus-options.js';
+import { DEFAULT_JOB_FAILURE_POLICY, daprDuration, type SchedulerOptions } from './scheduler-options.js';
+import { Rollback } from './tx-sql.js';
+
+/** Body of `POST /v1.0-alpha1/jobs/{name}` (DESIGN §5). */
+export interface DaprJobRequest {
+  dueTime: string;
+  repeats: 1;
+  data: Record<string, unknown>;
+  overwrite: true;
+  failurePolicy: { constant: { interval: string; maxRetries: number } };
+}
+
+/**
+ * Dapr Jobs adapter (DESIGN §5): schedules through the sidecar's HTTP API (`@dapr/dapr` 3.18 has
+ * no jobs client) and serves the trigger callback `POST /job/{name}`.
+ */
+export class DaprScheduler implements Scheduler {
+  readonly mode = 'dapr' as const;
+  private handler: JobHandler | undefined;
+  private readonly dapr: DaprSidecarConfig;
+
+  constructor(private readonly options: SchedulerOptions) {
+    if (!options.dapr) throw new Error('dapr mode needs the sidecar config (DAPR_HOST, DAPR_HTTP_PORT)');
+    this.dapr = { pubsubName: 'pubsub', ...options.dapr };
+  }
+
+  /** The exact request body sent for `job`. */
+  requestBody(job: Job): DaprJobRequest {
+    const policy = this.options.failurePolicy ?? DEFAULT_JOB_FAILURE_POLICY;
+    return {
+      dueTime: job.dueTime.toISOString(),
+      repeats: 1,
+      data: job.data,
+      overwrite: true,
+      failurePolicy: { constant: { interval: daprDuration(policy.intervalMs), maxRetries: policy.maxRetries } },
+    };
+  }
+
+  /** Calls the sidecar at once, whatever `tx`: overwrite makes a retried caller safe. */
+  async schedule(job: Job): Promise<void> {
+    const response = await callDapr(this.dapr, 'POST', `/v1.0-alpha1/jobs/${encodeURIComponent(job.name)}`, {
+      body: JSON.stringify(this.requestBody(job)),
+      contentType: 'application/json',
+    });
+    if (response.status < 200 || response.status >= 300) {
+      throw new Error(`scheduling job ${job.name} failed: HTTP ${response.status} ${response.text.slice(0, 200)}`);
+    }
+  }
+
+  async delete(name: string): Promise<void> {
+    const response = await callDapr(this.dapr, 'DELETE', `/v1.0-alpha1/jobs/${encodeURIComponent(name)}`);
+    if (response.status === 404 || (response.status >= 200 && response.status < 300)) return;
+    throw new Error(`deleting job ${name} failed: HTTP ${response.status} ${response.text.slice(0, 200)}`);
+  }
+
+  onTrigger(handler: JobHandler): void {
+    this.handler = handler;
+  }
+
+  async start(): Promise<void> {}
+
+  routes(): HttpRoute[] {
+    return [
+      {
+        method: 'POST',
+        path: /^\/job\/([^/]+)$/,
+        handle: async (request, res) => {
+          const name = request.params[0] ?? '';
+          const status = await this.trigger(name, request.body);
+          // 2xx = done; anything else makes Dapr retry per the failure policy.
+          sendJson(res, status === 'RETRY' ? 500 : 200, { status });
+        },
+      },
+    ];
+  }
+
+  private async trigger(name: string, body: Buffer): Promise<HandlerResult['status']> {
+    const { logger } = this.options;
+    const handler = this.handler;
+    if (!handler) {
+      logger.warn({ job: name }, 'job triggered before a handler was registered');
+      return 'RETRY';
+    }
+    let data: Record<string, unknown>;
+    try {
+      const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('job data is not an object');
+      data = parsed as Record<string, unknown>;
+    } catch (error) {
+      logger.warn({ job: name, reason: errorMessage(error) }, 'malformed job trigger dropped');
+      return 'DROP';
+    }
+    try {
+      await this.options.db.fork().transactional(async (tx) => {
+        const result = await handler({ name, data }, tx);
+        if (result.status !== 'SUCCESS') throw new Rollback(result);
+      });
+      return 'SUCCESS';
+    } catch (error) {
+      if (error instanceof Rollback) {
+        const result = error.outcome as HandlerResult;
+        const log = result.status === 'DROP' ? logger.warn.bind(logger) : logger.info.bind(logger);
+        log({ job: name, status: result.status, reason: result.reason }, 'job not completed');
+        return result.status;
+      }
+      logger.error({ err: error, job: name }, 'job handler failed; Dapr will retry');
+      return 'RETRY';
+    }
+  }
+
+  async close(): Promise<void> {}
+}

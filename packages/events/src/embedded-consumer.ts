@@ -1,0 +1,228 @@
+import type { Database, EntityManager, Logger, Metrics } from '@taskgraph/runtime';
+import { Backoff, type BackoffOptions, sleep } from './backoff.js';
+import type { HandlerResult, Subscription } from './bus.js';
+import { recordDeadLetter } from './dead-letters.js';
+import { validateData } from './envelope.js';
+import { errorMessage } from './error-message.js';
+import { OUTBOX_COLUMNS, type OutboxRow, rowMeta, rowSnapshot } from './outbox-row.js';
+import type { EventType } from './schemas.js';
+import { executeSql, Rollback } from './tx-sql.js';
+import { WakeSignal } from './wake-signal.js';
+
+export interface EmbeddedConsumerOptions {
+  db: Database;
+  logger: Logger;
+  metrics: Metrics;
+  backoff: BackoffOptions;
+  batchSize: number;
+}
+
+type Outcome = 'done' | 'retry';
+/** Another process of the same group committed this event first. */
+const ALREADY_HANDLED = Symbol('already handled');
+
+/**
+ * One consumer group on one topic of the embedded log (DESIGN §3): reads `bus.outbox` in `seq`
+ * order and commits its offset in the same transaction as the handler's writes, so each event
+ * has its effect exactly once. A RETRYing event is retried in place (the topic waits: per-key
+ * order holds); malformed and DROPped events go to `bus.dead_letters` and the consumer moves on.
+ */
+export class EmbeddedConsumer {
+  private readonly wakeSignal = new WakeSignal();
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private offset = '0';
+
+  constructor(
+    readonly subscription: Subscription,
+    private readonly options: EmbeddedConsumerOptions,
+  ) {}
+
+  private get log(): Logger {
+    return this.options.logger;
+  }
+
+  /** Loads (or creates) the group's offset and starts consuming in the background. */
+  async start(): Promise<void> {
+    const em = this.options.db.fork();
+    const { group, topic } = this.subscription;
+    await executeSql(em, 'insert into bus.consumer_offsets (consumer_group, topic) values (?, ?) on conflict do nothing', [group, topic]);
+    const { rows } = await executeSql<{ seq: string }>(em, 'select seq from bus.consumer_offsets where consumer_group = ? and topic = ?', [
+      group,
+      topic,
+    ]);
+    this.offset = String(rows[0]?.seq ?? '0');
+    this.loop = this.run();
+  }
+
+  /** New events may be in the log. */
+  wake(): void {
+    this.wakeSignal.notify();
+  }
+
+  /** Stops after the event in hand (its transaction commits or rolls back as a whole). */
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
+
+  /** Events of the topic after the group's committed offset. */
+  async lag(): Promise<number> {
+    const { rows } = await executeSql<{ lag: string }>(
+      this.options.db.fork(),
+      `select count(*) as lag from bus.outbox o
+        where o.topic = ? and o.seq > coalesce((select seq from bus.consumer_offsets where consumer_group = ? and topic = ?), 0)`,
+      [this.subscription.topic, this.subscription.group, this.subscription.topic],
+    );
+    return Number(rows[0]?.lag ?? 0);
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    const readBackoff = new Backoff(this.options.backoff);
+    while (!signal.aborted) {
+      this.wakeSignal.clear();
+      let rows: OutboxRow[];
+      try {
+        rows = await this.readBatch();
+        readBackoff.reset();
+      } catch (error) {
+        this.log.error({ err: error, group: this.subscription.group, topic: this.subscription.topic }, 'reading the bus log failed');
+        await sleep(readBackoff.next(), signal);
+        continue;
+      }
+      if (rows.length === 0) {
+        this.options.metrics.consumerLag.set({ group: this.subscription.group }, 0);
+        await this.wakeSignal.wait(signal);
+        continue;
+      }
+      for (const row of rows) {
+        if (signal.aborted) break;
+        await this.processWithRetry(row);
+      }
+    }
+  }
+
+  private async readBatch(): Promise<OutboxRow[]> {
+    const { rows } = await executeSql<OutboxRow>(
+      this.options.db.fork(),
+      `select ${OUTBOX_COLUMNS} from bus.outbox where topic = ? and seq > ? order by seq limit ?`,
+      [this.subscription.topic, this.offset, this.options.batchSize],
+    );
+    return rows;
+  }
+
+  /** Retries one event in place until it is done or the consumer closes. */
+  private async processWithRetry(row: OutboxRow): Promise<void> {
+    const backoff = new Backoff(this.options.backoff);
+    while (!this.abort.signal.aborted) {
+      if ((await this.processOnce(row)) === 'done') return;
+      await sleep(backoff.next(), this.abort.signal);
+    }
+  }
+
+  private count(status: string): void {
+    this.options.metrics.eventsConsumed.inc({ topic: this.subscription.topic, group: this.subscription.group, status });
+  }
+
+  private async processOnce(row: OutboxRow): Promise<Outcome> {
+    const { group, topic, types, handler } = this.subscription;
+    const seq = String(row.seq);
+    if (types && !types.includes(row.type as EventType)) {
+      try {
+        await executeSql(
+          this.options.db.fork(),
+          'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ? and seq < ?',
+          [seq, group, topic, seq],
+        );
+        this.offset = seq;
+        this.count('SKIPPED');
+        return 'done';
+      } catch (error) {
+        this.log.error({ err: error, group, topic, seq }, 'advancing the offset failed');
+        return 'retry';
+      }
+    }
+    const parsed = validateData(row.type as EventType, row.data, rowMeta(row));
+    if (!parsed.ok) return this.deadLetter(row, parsed.reason);
+    const event = parsed.event;
+    let result: HandlerResult;
+    try {
+      await this.options.db.fork().transactional(async (tx) => {
+        if (!(await this.lockOffset(tx, seq))) throw new Rollback(ALREADY_HANDLED);
+        const handled = await handler(event, tx as EntityManager);
+        if (handled.status !== 'SUCCESS') throw new Rollback(handled);
+        await this.saveOffset(tx as EntityManager, seq);
+      });
+      result = { status: 'SUCCESS' };
+    } catch (error) {
+      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.skipHandled(seq);
+      result = error instanceof Rollback ? (error.outcome as HandlerResult) : { status: 'RETRY', reason: errorMessage(error) };
+      if (!(error instanceof Rollback))
+        this.log.error({ err: error, group, topic, eventId: row.id, seq }, 'event handler failed; will retry');
+    }
+    switch (result.status) {
+      case 'SUCCESS':
+        this.offset = seq;
+        this.count('SUCCESS');
+        return 'done';
+      case 'DROP':
+        return this.deadLetter(row, result.reason ?? 'dropped by handler');
+      default:
+        this.count('RETRY');
+        this.log.info({ group, topic, eventId: row.id, seq, reason: result.reason }, 'event will be retried');
+        return 'retry';
+    }
+  }
+
+  /** Dead letter + offset in one transaction (the handler's own writes, if any, were rolled back). */
+  private async deadLetter(row: OutboxRow, reason: string): Promise<Outcome> {
+    const { group, topic } = this.subscription;
+    const seq = String(row.seq);
+    try {
+      await this.options.db.fork().transactional(async (tx) => {
+        if (!(await this.lockOffset(tx as EntityManager, seq))) throw new Rollback(ALREADY_HANDLED);
+        await recordDeadLetter(tx as EntityManager, this.log, { group, topic, eventId: row.id, seq, reason, event: rowSnapshot(row) });
+        await this.saveOffset(tx as EntityManager, seq);
+      });
+    } catch (error) {
+      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.skipHandled(seq);
+      this.log.error({ err: error, group, topic, seq }, 'recording a dead letter failed');
+      return 'retry';
+    }
+    this.offset = seq;
+    this.count('DROP');
+    return 'done';
+  }
+
+  /**
+   * Locks the group's offset row for this transaction; false when the offset is already at or past
+   * `seq` (another process of the group handled it: competing consumers stay exactly-once).
+   */
+  private async lockOffset(tx: EntityManager, seq: string): Promise<boolean> {
+    const { rows } = await executeSql<{ seq: string }>(
+      tx,
+      'select seq from bus.consumer_offsets where consumer_group = ? and topic = ? for update',
+      [this.subscription.group, this.subscription.topic],
+    );
+    const current = BigInt(rows[0]?.seq ?? 0);
+    if (current >= BigInt(seq)) {
+      this.offset = String(current);
+      return false;
+    }
+    return true;
+  }
+
+  private async saveOffset(tx: EntityManager, seq: string): Promise<void> {
+    await executeSql(tx, 'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ?', [
+      seq,
+      this.subscription.group,
+      this.subscription.topic,
+    ]);
+  }
+
+  private skipHandled(seq: string): Outcome {
+    if (BigInt(this.offset) < BigInt(seq)) this.offset = seq;
+    return 'done';
+  }
+}

@@ -1,0 +1,43 @@
+import type { Database, Logger, Metrics } from '@taskgraph/runtime';
+import type { BackoffOptions } from './backoff.js';
+
+/** Where the Dapr sidecar listens (`DAPR_HOST`, `DAPR_HTTP_PORT`, `DAPR_PUBSUB_NAME`). */
+export interface DaprSidecarConfig {
+  host: string;
+  httpPort: number;
+  /** Pub/sub component name (default component: `pubsub`). */
+  pubsubName: string;
+}
+
+/** Options of `createEventBus` (DESIGN §3). */
+export interface EventBusOptions {
+  /** `EVENT_BUS`: embedded Postgres log, or Dapr pub/sub fed by the outbox relay. */
+  mode: 'embedded' | 'dapr';
+  /** The consuming service's database: handlers' transactions run on it; `bus` is on the same server. */
+  db: Database;
+  logger: Logger;
+  metrics: Metrics;
+  /** Dapr app-id of the service (`tasks`, `audit`, ...). */
+  appId: string;
+  /**
+   * Whether this process relays `bus.outbox` to Dapr (services that publish). One relay is active
+   * across all processes (advisory lock); the others stand by. Ignored in embedded mode, where
+   * the outbox itself is the log.
+   */
+  relay: boolean;
+  /** Required in dapr mode. */
+  dapr?: DaprSidecarConfig;
+  /** Retry backoff of a RETRYing event and of a failing publish (default 50 ms doubling to 5 s). */
+  backoff?: BackoffOptions;
+  /** Events read per query (default 100). */
+  batchSize?: number;
+  /** Safety re-check of the log / listener reconnect period (default 30 s). */
+  safetyCheckMs?: number;
+  /** How often a standby relay tries to become the active one (default 5 s). */
+  relayStandbyMs?: number;
+  /** Timeout of one publish call to the sidecar (default 10 s). */
+  publishTimeoutMs?: number;
+}
+
+/** Topic+group pair key, used for duplicates checks. */
+export const subscriptionKey = (group: string, topic: string): string => `${group}\u0000${topic}`;
