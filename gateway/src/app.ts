@@ -40,6 +40,7 @@ export interface Gateway {
   readonly url: string;
   readonly port: number;
   readonly server: Server;
+  readonly config: GatewayConfig;
   readonly apollo: ApolloServer<GatewayContext>;
   /** Verifies a client `Authorization` value; reuse it for graphql-ws `connection_init`. */
   readonly authenticate: Authenticate;
@@ -162,6 +163,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     url: `${service.url}/graphql`,
     port: service.port,
     server: service.server,
+    config,
     apollo,
     authenticate,
     signer,
