@@ -94,8 +94,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     return entry;
   });
 
-  let testDb: TestDatabase | undefined;
-  const databaseUrl = options.databaseUrl ?? (testDb = await createTestDatabase('system')).url;
+  const testDb: TestDatabase | undefined = options.databaseUrl ? undefined : await createTestDatabase('system');
+  const databaseUrl = options.databaseUrl ?? testDb!.url;
   const services: Record<string, RunningService> = {};
   const closeServices = async () => {
     for (const service of Object.values(services).reverse()) await service.close();
