@@ -1,0 +1,83 @@
+import {
+  drop,
+  type EventHandler,
+  EventType,
+  retry,
+  SUCCESS,
+  type Subscription,
+  TASK_EVENT_TYPES,
+  type TaskEventData,
+  type TaskEventType,
+  Topic,
+  taskSnapshotSchema,
+} from '@taskgraph/events';
+import type { Logger } from '@taskgraph/runtime';
+import type { AuditAction, FieldChange } from '../entities/audit-entry.entity.js';
+
+/** Consumer group of the audit trail on `task-events` (also its Dapr app-id). */
+export const AUDIT_GROUP = 'audit';
+
+/** The action an event type records. */
+export const ACTION_BY_TYPE: Record<TaskEventType, AuditAction> = {
+  [EventType.TaskCreated]: 'CREATED',
+  [EventType.TaskUpdated]: 'UPDATED',
+  [EventType.TaskCompleted]: 'COMPLETED',
+  [EventType.TaskReopened]: 'REOPENED',
+  [EventType.TaskDeleted]: 'DELETED',
+};
+
+// Key order of a jsonb object is not the producer's (the outbox stores `data` as jsonb), so changes
+// are listed in the task snapshot's field order (title, notes, status, ...), unknown fields last.
+const FIELD_ORDER = new Map(Object.keys(taskSnapshotSchema.shape).map((field, i) => [field, i]));
+const rank = (field: string) => FIELD_ORDER.get(field) ?? FIELD_ORDER.size;
+
+/** `changes` of an event (field → {from, to}) as the stored list, in the snapshot's field order. */
+export function fieldChanges(changes: TaskEventData['changes']): FieldChange[] {
+  return Object.entries(changes ?? {})
+    .sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([field, change]) => ({ field, from: change.from ?? null, to: change.to ?? null }));
+}
+
+/**
+ * Records one audit entry per task event, in the transaction that also commits the consumer's
+ * offset (embedded) or processed-event marker (dapr). `on conflict (event_id) do nothing` makes a
+ * re-delivered event a no-op even if that marker were lost. Never throws (DESIGN §5): a failed
+ * insert is RETRYed, an inconsistent event is DROPped to the dead letters.
+ */
+export function auditRecorder(logger: Logger): Subscription {
+  const handler: EventHandler = async (event, tx) => {
+    const action = ACTION_BY_TYPE[event.type as TaskEventType];
+    if (!action) return SUCCESS; // not a task event: nothing to record
+    const data = event.data as TaskEventData;
+    if (data.task.id !== data.taskId || data.task.userId !== data.userId) {
+      return drop(`event ${event.id}: snapshot ${data.task.id}/${data.task.userId} does not match task ${data.taskId}/${data.userId}`);
+    }
+    try {
+      const inserted = await tx.getConnection().execute(
+        `insert into audit.audit_entry (event_id, task_id, user_id, action, actor, occurred_at, version, changes, snapshot)
+         values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb)
+         on conflict (event_id) do nothing`,
+        [
+          data.eventId,
+          data.taskId,
+          data.userId,
+          action,
+          data.actor,
+          data.occurredAt,
+          data.version,
+          JSON.stringify(fieldChanges(data.changes)),
+          JSON.stringify(data.task),
+        ],
+        'run',
+        tx.getTransactionContext(),
+      );
+      if ((inserted as { affectedRows?: number }).affectedRows === 0) {
+        logger.debug({ eventId: event.id, taskId: data.taskId }, 'audit entry already recorded');
+      }
+      return SUCCESS;
+    } catch (error) {
+      return retry(`recording audit entry for event ${event.id} failed: ${(error as Error).message}`);
+    }
+  };
+  return { group: AUDIT_GROUP, topic: Topic.TaskEvents, types: TASK_EVENT_TYPES, handler };
+}

@@ -1,0 +1,123 @@
+import { badInput, type EntityManager } from '@taskgraph/runtime';
+import { type AuditAction, type AuditEntry, AuditEntrySchema } from '../entities/audit-entry.entity.js';
+import { decodeLogCursor, encodeHistoryCursor, encodeLogCursor } from './audit-cursor.js';
+
+export const MAX_PAGE = 100;
+
+/** GraphQL `AuditFilter`. */
+export interface AuditFilter {
+  taskId?: string | null;
+  actions?: AuditAction[] | null;
+  /** Occurred at or after. */
+  from?: Date | null;
+  /** Occurred strictly before. */
+  to?: Date | null;
+}
+
+export interface AuditPage {
+  edges: { cursor: string; node: AuditEntry }[];
+  hasNextPage: boolean;
+}
+
+/** One `history(first, after)` request for one task; `afterSeq` is the decoded cursor. */
+export interface HistoryRequest {
+  taskId: string;
+  first: number;
+  afterSeq: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (id: string) => UUID.test(id);
+
+/** `first` of a connection: 1..100, else BAD_USER_INPUT. */
+export function checkFirst(first: number): void {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, 'first');
+}
+
+// occurred_at with microseconds in UTC: the exact keyset value for the log cursor.
+const OCCURRED_KEY = `to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** Reads audit entries, always scoped to the owner: another user's entries are simply not there. */
+export class AuditEntryRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  /** The caller's entries, newest first: `occurred_at desc, seq desc` (keyset pagination). */
+  async list(userId: string, filter: AuditFilter, first: number, after: string | null | undefined): Promise<AuditPage> {
+    checkFirst(first);
+    if (filter.from && filter.to && filter.from.getTime() > filter.to.getTime()) throw badInput('from must not be after to', 'filter.from');
+    const cursor = after ? decodeLogCursor(after) : null;
+    if (filter.taskId != null && !isUuid(filter.taskId)) return { edges: [], hasNextPage: false };
+    const where: string[] = ['e.user_id = ?'];
+    const params: unknown[] = [userId];
+    if (filter.taskId) {
+      where.push('e.task_id = ?');
+      params.push(filter.taskId);
+    }
+    if (filter.actions && filter.actions.length > 0) {
+      // One placeholder per value: knex expands an array parameter into a list, never a Postgres array.
+      where.push(`e.action in (${filter.actions.map(() => '?').join(', ')})`);
+      params.push(...filter.actions);
+    }
+    if (filter.from) {
+      where.push('e.occurred_at >= ?');
+      params.push(filter.from);
+    }
+    if (filter.to) {
+      where.push('e.occurred_at < ?');
+      params.push(filter.to);
+    }
+    if (cursor) {
+      where.push('(e.occurred_at, e.seq) < (?::timestamptz, ?::bigint)');
+      params.push(cursor.occurredAt, cursor.seq);
+    }
+    params.push(first + 1);
+    const rows = await this.em.getConnection().execute<Record<string, unknown>[]>(
+      `select e.*, ${OCCURRED_KEY} as occurred_key from audit.audit_entry e
+        where ${where.join(' and ')} order by e.occurred_at desc, e.seq desc limit ?`,
+      params,
+    );
+    return {
+      hasNextPage: rows.length > first,
+      edges: rows.slice(0, first).map(({ occurred_key, ...columns }) => {
+        const node = this.toEntry(columns);
+        return { cursor: encodeLogCursor({ occurredAt: String(occurred_key), seq: node.seq }), node };
+      }),
+    };
+  }
+
+  /**
+   * Pages of several tasks' histories in ONE query (DataLoader batch): the requests travel as one
+   * jsonb parameter unpacked by `jsonb_to_recordset` (knex would expand array parameters), entries are numbered per request newest first (`row_number() over (partition by
+   * request order by seq desc)`) and cut at `first + 1`, which tells whether a next page exists.
+   * Scoped to `userId`: a foreign task's history is empty.
+   */
+  async historyPages(userId: string, requests: readonly HistoryRequest[]): Promise<AuditPage[]> {
+    if (requests.length === 0) return [];
+    const rows = await this.em.getConnection().execute<Record<string, unknown>[]>(
+      `select ranked.* from (
+         select r.idx, r.lim, e.*, row_number() over (partition by r.idx order by e.seq desc) as rn
+           from jsonb_to_recordset(?::jsonb) as r(idx int, task_id uuid, after_seq bigint, lim int)
+           join audit.audit_entry e on e.task_id = r.task_id and e.user_id = ? and (r.after_seq is null or e.seq < r.after_seq)
+       ) ranked
+       where ranked.rn <= ranked.lim + 1
+       order by ranked.idx, ranked.rn`,
+      [JSON.stringify(requests.map((r, i) => ({ idx: i, task_id: r.taskId, after_seq: r.afterSeq, lim: r.first }))), userId],
+    );
+    const pages: AuditPage[] = requests.map(() => ({ edges: [], hasNextPage: false }));
+    for (const { idx, lim, rn, ...columns } of rows) {
+      const page = pages[Number(idx)];
+      if (!page) continue;
+      if (Number(rn) > Number(lim)) {
+        page.hasNextPage = true;
+        continue;
+      }
+      const node = this.toEntry(columns);
+      page.edges.push({ cursor: encodeHistoryCursor(node.seq), node });
+    }
+    return pages;
+  }
+
+  private toEntry(columns: Record<string, unknown>): AuditEntry {
+    return this.em.map(AuditEntrySchema, columns);
+  }
+}
