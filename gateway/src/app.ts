@@ -54,7 +54,12 @@ export interface Gateway {
   onSchemaChange(listener: (schema: GatewaySchema) => void): () => void;
   /** The data source per subgraph name (internal token + keep-alive HTTP), for fetches outside Apollo's executor. */
   dataSources(): ReadonlyMap<string, SubgraphDataSource>;
-  /** Stops accepting, drains, stops the gateway and closes pooled subgraph connections. */
+  /**
+   * Registers work to run first on `close()` (e.g. closing a graphql-ws server attached to
+   * `server`, whose upgraded sockets the HTTP server does not drain). Hooks run in reverse order.
+   */
+  onClose(hook: () => Promise<void>): void;
+  /** Runs the close hooks, stops accepting, drains, stops the gateway and closes pooled subgraph connections. */
   close(): Promise<void>;
 }
 
@@ -159,6 +164,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     throw error;
   }
 
+  const closeHooks: (() => Promise<void>)[] = [];
   return {
     url: `${service.url}/graphql`,
     port: service.port,
@@ -179,7 +185,11 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
       return () => listeners.delete(listener);
     },
     dataSources: () => dataSources,
+    onClose(hook) {
+      closeHooks.unshift(hook);
+    },
     async close() {
+      for (const hook of closeHooks) await hook();
       await service.close();
       await apollo.stop();
       http.destroy();

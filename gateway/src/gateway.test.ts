@@ -242,4 +242,20 @@ describe('operations', () => {
     off();
     expect(seen).toBe(1);
   });
+
+  it('runs close hooks before closing the HTTP server, last registered first', async () => {
+    const other = await createGateway(
+      testGatewayConfig({ kind: 'sdl', sdl: gateway.schema().supergraphSdl }, { notes: notes.url, extras: extras.url }),
+    );
+    const closed: string[] = [];
+    other.onClose(async () => {
+      closed.push('first registered');
+    });
+    other.onClose(async () => {
+      closed.push(`last registered, listening: ${other.server.listening}`);
+    });
+    await other.close();
+    expect(closed).toEqual(['last registered, listening: true', 'first registered']);
+    expect(other.server.listening).toBe(false);
+  });
 });
