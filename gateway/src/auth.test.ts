@@ -38,7 +38,7 @@ describe('createAuthenticator (HS256)', () => {
 describe('createAuthenticator (JWKS)', () => {
   let server: Server;
   let jwksUrl: string;
-  let privateKey: CryptoKey;
+  let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   let fetches = 0;
 
   beforeAll(async () => {
