@@ -47,11 +47,7 @@ export class EmbeddedConsumer {
     const em = this.options.db.fork();
     const { group, topic } = this.subscription;
     await executeSql(em, 'insert into bus.consumer_offsets (consumer_group, topic) values (?, ?) on conflict do nothing', [group, topic]);
-    const { rows } = await executeSql<{ seq: string }>(em, 'select seq from bus.consumer_offsets where consumer_group = ? and topic = ?', [
-      group,
-      topic,
-    ]);
-    this.offset = String(rows[0]?.seq ?? '0');
+    this.offset = await this.committedOffset();
     this.loop = this.run();
   }
 
@@ -149,14 +145,13 @@ export class EmbeddedConsumer {
     let result: HandlerResult;
     try {
       await this.options.db.fork().transactional(async (tx) => {
-        if (!(await this.lockOffset(tx, seq))) throw new Rollback(ALREADY_HANDLED);
-        const handled = await handler(event, tx as EntityManager);
+        if (!(await this.claimOffset(tx, seq))) throw new Rollback(ALREADY_HANDLED);
+        const handled = await handler(event, tx);
         if (handled.status !== 'SUCCESS') throw new Rollback(handled);
-        await this.saveOffset(tx as EntityManager, seq);
       });
       result = { status: 'SUCCESS' };
     } catch (error) {
-      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.skipHandled(seq);
+      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.resync();
       result = error instanceof Rollback ? (error.outcome as HandlerResult) : { status: 'RETRY', reason: errorMessage(error) };
       if (!(error instanceof Rollback))
         this.log.error({ err: error, group, topic, eventId: row.id, seq }, 'event handler failed; will retry');
@@ -181,12 +176,11 @@ export class EmbeddedConsumer {
     const seq = String(row.seq);
     try {
       await this.options.db.fork().transactional(async (tx) => {
-        if (!(await this.lockOffset(tx as EntityManager, seq))) throw new Rollback(ALREADY_HANDLED);
-        await recordDeadLetter(tx as EntityManager, this.log, { group, topic, eventId: row.id, seq, reason, event: rowSnapshot(row) });
-        await this.saveOffset(tx as EntityManager, seq);
+        if (!(await this.claimOffset(tx, seq))) throw new Rollback(ALREADY_HANDLED);
+        await recordDeadLetter(tx, this.log, { group, topic, eventId: row.id, seq, reason, event: rowSnapshot(row) });
       });
     } catch (error) {
-      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.skipHandled(seq);
+      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.resync();
       this.log.error({ err: error, group, topic, seq }, 'recording a dead letter failed');
       return 'retry';
     }
@@ -196,33 +190,37 @@ export class EmbeddedConsumer {
   }
 
   /**
-   * Locks the group's offset row for this transaction; false when the offset is already at or past
-   * `seq` (another process of the group handled it: competing consumers stay exactly-once).
+   * Moves the group's offset to `seq` inside `tx`, which also locks the offset row until commit;
+   * false when the offset is already at or past `seq` (another process of the group committed it
+   * first: competing consumers stay exactly-once). Rolled back with the handler's writes on RETRY.
    */
-  private async lockOffset(tx: EntityManager, seq: string): Promise<boolean> {
-    const { rows } = await executeSql<{ seq: string }>(
+  private async claimOffset(tx: EntityManager, seq: string): Promise<boolean> {
+    const { affectedRows } = await executeSql(
       tx,
-      'select seq from bus.consumer_offsets where consumer_group = ? and topic = ? for update',
+      'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ? and seq < ?',
+      [seq, this.subscription.group, this.subscription.topic, seq],
+    );
+    return affectedRows === 1;
+  }
+
+  /** Another process moved the offset past this event: continue from the committed offset. */
+  private async resync(): Promise<Outcome> {
+    try {
+      this.offset = await this.committedOffset();
+      this.count('SKIPPED');
+      return 'done';
+    } catch (error) {
+      this.log.error({ err: error }, 'reading the offset failed');
+      return 'retry';
+    }
+  }
+
+  private async committedOffset(): Promise<string> {
+    const { rows } = await executeSql<{ seq: string }>(
+      this.options.db.fork(),
+      'select seq from bus.consumer_offsets where consumer_group = ? and topic = ?',
       [this.subscription.group, this.subscription.topic],
     );
-    const current = BigInt(rows[0]?.seq ?? 0);
-    if (current >= BigInt(seq)) {
-      this.offset = String(current);
-      return false;
-    }
-    return true;
-  }
-
-  private async saveOffset(tx: EntityManager, seq: string): Promise<void> {
-    await executeSql(tx, 'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ?', [
-      seq,
-      this.subscription.group,
-      this.subscription.topic,
-    ]);
-  }
-
-  private skipHandled(seq: string): Outcome {
-    if (BigInt(this.offset) < BigInt(seq)) this.offset = seq;
-    return 'done';
+    return String(rows[0]?.seq ?? '0');
   }
 }
