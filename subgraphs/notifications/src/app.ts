@@ -1,0 +1,106 @@
+import { createEventBus, createScheduler } from '@taskgraph/events';
+import {
+  callerFromRequest,
+  createLogger,
+  createMetrics,
+  createSubgraphServer,
+  locatePostgres,
+  openDatabase,
+  readSchemaFile,
+  startHttpService,
+} from '@taskgraph/runtime';
+import { gql } from 'graphql-tag';
+import { DEFAULT_PORT, type NotificationsConfig, resolveSettings, SERVICE_NAME } from './config.js';
+import { createContext, type NotificationsContext } from './context.js';
+import { NotificationSchema } from './entities/notification.entity.js';
+import { ReminderSchema } from './entities/reminder.entity.js';
+import { TrackedTaskSchema } from './entities/tracked-task.entity.js';
+import type { ReminderDeps } from './events/reminder-deps.js';
+import { createReminderMetrics } from './events/reminder-metrics.js';
+import { reminderTrigger } from './events/reminder-trigger.js';
+import { taskEventsConsumer } from './events/task-events-consumer.js';
+import { migrations } from './migrations/index.js';
+import { resolvers } from './resolvers/index.js';
+
+export type { NotificationsConfig };
+export { DEFAULT_PORT, SERVICE_NAME };
+/** The subgraph's SDL (schema-first, STYLE §2). */
+export const typeDefsSource = readSchemaFile(import.meta.url);
+
+export interface NotificationsService {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the notifications subgraph: GraphQL (inbox + `Task.reminders`), the `task-events`
+ * consumer that schedules reminders, the job trigger that turns them into notifications, and the
+ * outbox relay for `reminders` events (dapr).
+ */
+export async function createService(config: NotificationsConfig): Promise<NotificationsService> {
+  const settings = resolveSettings(config);
+  const logger = createLogger(SERVICE_NAME, config.logLevel);
+  const metrics = createMetrics(SERVICE_NAME);
+  const postgres = await locatePostgres(config.databaseUrl, config.dataDir, logger);
+  const db = await openDatabase({
+    url: postgres.url,
+    schema: 'notifications',
+    entities: [TrackedTaskSchema, ReminderSchema, NotificationSchema],
+    migrations,
+    logger,
+    onQuery: () => metrics.dbQueries.inc(),
+  });
+  const bus = await createEventBus({
+    mode: config.eventBus,
+    db,
+    logger,
+    metrics,
+    appId: SERVICE_NAME,
+    relay: true,
+    dapr: config.dapr,
+  });
+  const scheduler = await createScheduler({
+    mode: config.eventBus,
+    db,
+    logger: logger.child({ component: 'scheduler' }),
+    appId: SERVICE_NAME,
+    dapr: config.dapr,
+    failurePolicy: { intervalMs: settings.jobRetryIntervalMs, maxRetries: settings.jobMaxRetries },
+  });
+  const deps: ReminderDeps = { scheduler, logger, metrics: createReminderMetrics(metrics.registry), graceMs: settings.reminderGraceMs };
+  bus.subscribe(taskEventsConsumer(deps));
+  scheduler.onTrigger(reminderTrigger(deps));
+
+  const apollo = createSubgraphServer<NotificationsContext>(gql(typeDefsSource), resolvers);
+  await apollo.start();
+  const http = await startHttpService<NotificationsContext>({
+    name: SERVICE_NAME,
+    host: config.host,
+    port: config.port,
+    logger,
+    metrics,
+    readiness: [
+      { name: 'database', check: async () => ({ ok: await db.ping() }) },
+      { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: await bus.lag().catch(() => undefined) }) },
+    ],
+    // Dapr: `/dapr/subscribe` + `/events/task-events` (bus) and `/job/{name}` (scheduler).
+    routes: [...bus.routes(), ...scheduler.routes()],
+    graphql: {
+      server: apollo,
+      context: async (req) => createContext(await callerFromRequest(req, config.internalTokenSecret), db.fork()),
+    },
+  });
+  await scheduler.start();
+  await bus.start();
+  return {
+    url: `${http.url}/graphql`,
+    async close() {
+      await http.close();
+      await bus.close();
+      await scheduler.close();
+      await apollo.stop();
+      await db.close();
+      await postgres.stop();
+    },
+  };
+}

@@ -1,0 +1,7 @@
+import { DateTime } from './DateTime.js';
+import { Mutation } from './Mutation.js';
+import { Notification } from './Notification.js';
+import { Query } from './Query.js';
+import { Reminder, Task } from './Task.js';
+
+export const resolvers = { DateTime, Query, Mutation, Notification, Task, Reminder };
