@@ -65,7 +65,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     await orm.getMigrator().up();
   });
   const onQuery = options.onQuery;
-  if (onQuery) orm.em.getConnection().getKnex().on('query', (q: { sql: string }) => onQuery(q.sql));
+  if (onQuery)
+    orm.em
+      .getConnection()
+      .getKnex()
+      .on('query', (q: { sql: string }) => onQuery(q.sql));
   return {
     orm,
     schema: options.schema,

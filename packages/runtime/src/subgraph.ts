@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { ApolloServer, type BaseContext } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { type DocumentNode, GraphQLError } from 'graphql';
-import { ErrorCode, formatGraphQLError } from './errors.js';
+import { AppError, ErrorCode, formatGraphQLError } from './errors.js';
 import { type Caller, INTERNAL_TOKEN_HEADER, verifyInternalToken } from './internal-token.js';
+import type { Logger } from './logger.js';
 
 export type { GraphQLResolverMap };
 
@@ -14,14 +15,34 @@ export function createSubgraphServer<TContext extends BaseContext>(
   typeDefs: DocumentNode,
   // biome-ignore lint/suspicious/noExplicitAny: resolver maps are checked per subgraph
   resolvers: GraphQLResolverMap<any>,
+  logger?: Logger,
 ): ApolloServer<TContext> {
   return new ApolloServer<TContext>({
+    plugins: logger ? [logInternalErrors(logger)] : [],
     schema: buildSubgraphSchema({ typeDefs, resolvers }),
     formatError: formatGraphQLError,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: false,
     introspection: true,
   });
+}
+
+/** Logs errors that are not domain errors: they reach clients masked, so the log is where they show. */
+export function logInternalErrors(logger: Logger): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, operationName }) {
+          for (const error of errors) {
+            const original = error.originalError;
+            if (original && !(original instanceof AppError) && !(original instanceof GraphQLError)) {
+              logger.error({ err: original, path: error.path, operationName }, 'resolver failed');
+            }
+          }
+        },
+      };
+    },
+  };
 }
 
 /**

@@ -12,7 +12,11 @@ interface GqlResult<T = Record<string, unknown>> {
   errors?: { message: string; extensions?: { code?: string; field?: string } }[];
 }
 
-async function gql<T = Record<string, any>>(user: string | null, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> {
+async function gql<T = Record<string, any>>(
+  user: string | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<GqlResult<T>> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (user) headers[INTERNAL_TOKEN_HEADER] = await signInternalToken(user, DEV_INTERNAL_TOKEN_SECRET);
   const res = await fetch(service.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
@@ -51,19 +55,33 @@ describe('tasks subgraph', () => {
 
   it('creates, reads, updates, completes, reopens and deletes with events in the outbox', async () => {
     const created = await gql('alice', CREATE, {
-      input: { title: 'Write report', tags: ['work'], priority: 'HIGH', dueAt: '2026-12-01T10:00:00+01:00', reminders: [{ offset: 'PT15M' }] },
+      input: {
+        title: 'Write report',
+        tags: ['work'],
+        priority: 'HIGH',
+        dueAt: '2026-12-01T10:00:00+01:00',
+        reminders: [{ offset: 'PT15M' }],
+      },
     });
     expect(created.errors).toBeUndefined();
     const task = created.data!.createTask;
     expect(task).toMatchObject({ title: 'Write report', status: 'OPEN', priority: 'HIGH', dueAt: '2026-12-01T09:00:00.000Z', version: 1 });
     expect(task.reminderRules).toEqual([{ offset: 'PT15M', at: null }]);
 
-    const updated = await gql('alice', 'mutation($id: ID!) { updateTask(id: $id, input: { title: "Write the report", notes: "draft" }, expectedVersion: 1) { title notes version } }', {
-      id: task.id,
-    });
+    const updated = await gql(
+      'alice',
+      'mutation($id: ID!) { updateTask(id: $id, input: { title: "Write the report", notes: "draft" }, expectedVersion: 1) { title notes version } }',
+      {
+        id: task.id,
+      },
+    );
     expect(updated.data!.updateTask).toEqual({ title: 'Write the report', notes: 'draft', version: 2 });
 
-    const stale = await gql('alice', 'mutation($id: ID!) { updateTask(id: $id, input: { title: "Lost" }, expectedVersion: 1) { version } }', { id: task.id });
+    const stale = await gql(
+      'alice',
+      'mutation($id: ID!) { updateTask(id: $id, input: { title: "Lost" }, expectedVersion: 1) { version } }',
+      { id: task.id },
+    );
     expect(codes(stale)).toEqual(['CONFLICT']);
 
     const done = await gql('alice', 'mutation($id: ID!) { completeTask(id: $id) { status completedAt version } }', { id: task.id });
@@ -92,7 +110,12 @@ describe('tasks subgraph', () => {
     const { data } = await gql('alice', CREATE, { input: { title: 'private' } });
     const id = data!.createTask.id;
     expect((await gql('bob', 'query($id: ID!) { task(id: $id) { id } }', { id })).data!.task).toBeNull();
-    for (const m of ['updateTask(id: $id, input: { title: "x" }) { id }', 'completeTask(id: $id) { id }', 'reopenTask(id: $id) { id }', 'deleteTask(id: $id) { id }']) {
+    for (const m of [
+      'updateTask(id: $id, input: { title: "x" }) { id }',
+      'completeTask(id: $id) { id }',
+      'reopenTask(id: $id) { id }',
+      'deleteTask(id: $id) { id }',
+    ]) {
       expect(codes(await gql('bob', `mutation($id: ID!) { ${m} }`, { id }))).toEqual(['NOT_FOUND']);
     }
     const bobList = await gql('bob', '{ tasks(first: 100) { edges { node { id } } } }');
@@ -143,7 +166,11 @@ describe('tasks subgraph', () => {
       const seen: string[] = [];
       let after: string | null = null;
       for (let guard = 0; guard < 10; guard++) {
-        const res: GqlResult<any> = await gql(user, `query($after: String) { tasks(${args}, first: 3, after: $after) { edges { cursor node { title } } pageInfo { hasNextPage endCursor } } }`, { after });
+        const res: GqlResult<any> = await gql(
+          user,
+          `query($after: String) { tasks(${args}, first: 3, after: $after) { edges { cursor node { title } } pageInfo { hasNextPage endCursor } } }`,
+          { after },
+        );
         expect(res.errors).toBeUndefined();
         seen.push(...res.data.tasks.edges.map((e: { node: { title: string } }) => e.node.title));
         if (!res.data.tasks.pageInfo.hasNextPage) return seen;
@@ -158,7 +185,10 @@ describe('tasks subgraph', () => {
     expect(await page('filter: { tags: ["even"] }, orderBy: DUE_AT_ASC')).toEqual(['task 0', 'task 2', 'task 4', 'task 6']);
     expect(await page('filter: { search: "NEEDLE" }')).toEqual(['task 3 needle']);
     expect(await page('filter: { priority: [URGENT] }')).toEqual(['task 5']);
-    expect(await page('filter: { dueAfter: "2026-12-03T00:00:00Z", dueBefore: "2026-12-05T00:00:00Z" }, orderBy: DUE_AT_ASC')).toEqual(['task 2', 'task 3 needle']);
+    expect(await page('filter: { dueAfter: "2026-12-03T00:00:00Z", dueBefore: "2026-12-05T00:00:00Z" }, orderBy: DUE_AT_ASC')).toEqual([
+      'task 2',
+      'task 3 needle',
+    ]);
     expect(await page('filter: { status: DONE }')).toEqual([]);
   });
 
@@ -189,6 +219,8 @@ describe('tasks subgraph', () => {
       recurrence: 'FREQ=DAILY',
       nextOccurrences: ['2026-10-24T07:00:00.000Z', '2026-10-25T08:00:00.000Z', '2026-10-26T08:00:00.000Z'],
     });
-    expect(codes(await gql('erin', 'query($id: ID!) { task(id: $id) { nextOccurrences(count: 500) } }', { id }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await gql('erin', 'query($id: ID!) { task(id: $id) { nextOccurrences(count: 500) } }', { id }))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
   });
 });

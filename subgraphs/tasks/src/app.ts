@@ -51,7 +51,7 @@ export async function createService(config: ServiceConfig): Promise<TasksService
   });
   bus.subscribe(recurrenceWorker(logger));
 
-  const apollo = createSubgraphServer<TasksContext>(gql(typeDefsSource), resolvers);
+  const apollo = createSubgraphServer<TasksContext>(gql(typeDefsSource), resolvers, logger);
   await apollo.start();
   const http = await startHttpService<TasksContext>({
     name: SERVICE_NAME,

@@ -2,9 +2,12 @@ import { checkRecurrence, nextOccurrence, nextOccurrences } from './recurrence.j
 import { fromWallClock, toWallClock } from './time-zone.js';
 
 describe('checkRecurrence', () => {
-  it.each(['FREQ=DAILY', 'RRULE:FREQ=WEEKLY;BYDAY=MO,WE', 'FREQ=MONTHLY;COUNT=3', 'FREQ=YEARLY;UNTIL=20300101T000000Z'])('accepts %s', (rule) => {
-    expect(checkRecurrence(rule).ok).toBe(true);
-  });
+  it.each(['FREQ=DAILY', 'RRULE:FREQ=WEEKLY;BYDAY=MO,WE', 'FREQ=MONTHLY;COUNT=3', 'FREQ=YEARLY;UNTIL=20300101T000000Z'])(
+    'accepts %s',
+    (rule) => {
+      expect(checkRecurrence(rule).ok).toBe(true);
+    },
+  );
 
   it.each([
     ['', 'empty'],

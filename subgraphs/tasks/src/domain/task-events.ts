@@ -57,7 +57,13 @@ export function diffSnapshots(before: TaskSnapshot, after: TaskSnapshot): Change
  * The two events of one task change: the domain event on `task-events` and the change-feed entry
  * on `task-updates` (snapshot + changes + version). Both keyed by task id for per-task order.
  */
-export function taskChangeEvents(type: TaskEventType, task: TaskSnapshot, actor: string, occurredAt: Date, changes?: Changes): OutboxEvent[] {
+export function taskChangeEvents(
+  type: TaskEventType,
+  task: TaskSnapshot,
+  actor: string,
+  occurredAt: Date,
+  changes?: Changes,
+): OutboxEvent[] {
   return [Topic.TaskEvents, Topic.TaskUpdates].map((topic) => {
     const eventId = randomUUID();
     return {

@@ -29,9 +29,18 @@ describe('validateCreate', () => {
     [{ title: 'ok', dueAt: new Date('2026-12-01T10:00:00Z'), reminders: [{ offset: 'P1Y' }] }, 'BAD_USER_INPUT:reminders'],
     [{ title: 'ok', dueAt: new Date('2026-12-01T10:00:00Z'), reminders: [{ offset: 'soon' }] }, 'BAD_USER_INPUT:reminders'],
     [{ title: 'ok', reminders: [{ offset: 'PT15M' }] }, 'BAD_USER_INPUT:reminders'],
-    [{ title: 'ok', dueAt: new Date('2026-12-01T10:00:00Z'), reminders: [{ at: new Date('2026-12-02T10:00:00Z') }] }, 'BAD_USER_INPUT:reminders'],
-    [{ title: 'ok', dueAt: new Date('2026-12-01T10:00:00Z'), reminders: Array.from({ length: 11 }, () => ({ offset: 'PT1M' })) }, 'BAD_USER_INPUT:reminders'],
-    [{ title: 'ok', dueAt: new Date('2026-12-01T10:00:00Z'), reminders: [{ offset: 'PT1M', at: new Date('2026-12-01T09:00:00Z') }] }, 'BAD_USER_INPUT:reminders'],
+    [
+      { title: 'ok', dueAt: new Date('2026-12-01T10:00:00Z'), reminders: [{ at: new Date('2026-12-02T10:00:00Z') }] },
+      'BAD_USER_INPUT:reminders',
+    ],
+    [
+      { title: 'ok', dueAt: new Date('2026-12-01T10:00:00Z'), reminders: Array.from({ length: 11 }, () => ({ offset: 'PT1M' })) },
+      'BAD_USER_INPUT:reminders',
+    ],
+    [
+      { title: 'ok', dueAt: new Date('2026-12-01T10:00:00Z'), reminders: [{ offset: 'PT1M', at: new Date('2026-12-01T09:00:00Z') }] },
+      'BAD_USER_INPUT:reminders',
+    ],
   ])('refuses %#', (input, expected) => {
     expect(codeOf(() => validateCreate(input))).toBe(expected);
   });

@@ -1,5 +1,5 @@
-import { badInput, AppError, ErrorCode } from '@taskgraph/runtime';
 import { MAX_REMINDERS, parseIsoDuration, type ReminderRule } from '@taskgraph/events';
+import { AppError, badInput, ErrorCode } from '@taskgraph/runtime';
 import type { Priority } from '../entities/task.entity.js';
 import { checkRecurrence } from './recurrence.js';
 import { isValidTimeZone } from './time-zone.js';
@@ -88,7 +88,10 @@ export function validReminders(value: ReminderInput[] | null | undefined): Remin
     if (hasOffset) {
       const ms = parseIsoDuration(r.offset!);
       if (ms === undefined || ms <= 0) {
-        throw badInput(`reminder offset ${JSON.stringify(r.offset!.slice(0, 40))} is not a positive ISO-8601 duration like PT15M`, 'reminders');
+        throw badInput(
+          `reminder offset ${JSON.stringify(r.offset!.slice(0, 40))} is not a positive ISO-8601 duration like PT15M`,
+          'reminders',
+        );
       }
       return { offset: r.offset!, at: null };
     }

@@ -33,7 +33,11 @@ function formatter(zone: string): Intl.DateTimeFormat {
 
 /** The local wall-clock time of `instant` in `zone`, encoded as a Date whose UTC fields are that wall clock. */
 export function toWallClock(instant: Date, zone: string): Date {
-  const parts = Object.fromEntries(formatter(zone).formatToParts(instant).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(zone)
+      .formatToParts(instant)
+      .map((p) => [p.type, p.value]),
+  );
   return new Date(
     Date.UTC(
       Number(parts.year),

@@ -1,8 +1,8 @@
-import { drop, EventType, type EventHandler, type Subscription, SUCCESS, Topic } from '@taskgraph/events';
+import { drop, type EventHandler, EventType, SUCCESS, type Subscription, Topic } from '@taskgraph/events';
 import type { Logger } from '@taskgraph/runtime';
-import { TaskSchema } from '../entities/task.entity.js';
 import { nextOccurrence } from '../domain/recurrence.js';
 import { TaskCommands } from '../domain/task-commands.js';
+import { TaskSchema } from '../entities/task.entity.js';
 
 export const RECURRENCE_GROUP = 'tasks-recurrence';
 

@@ -47,11 +47,11 @@ export class TaskRepository {
     }
     if (filter.tags && filter.tags.length > 0) {
       where.push('t.tags @> ?::text[]');
-      params.push(filter.tags);
+      params.push(pgArray(filter.tags));
     }
     if (filter.priority && filter.priority.length > 0) {
       where.push('t.priority_rank = any(?::smallint[])');
-      params.push(filter.priority.map((p) => PRIORITY_RANK[p]));
+      params.push(pgArray(filter.priority.map((p) => String(PRIORITY_RANK[p]))));
     }
     if (filter.dueBefore) {
       where.push('t.due_at < ?');
@@ -94,4 +94,9 @@ function sortKeyOf(value: unknown): string | number {
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'number' && !Number.isFinite(value)) return value > 0 ? 'infinity' : '-infinity';
   return value as string | number;
+}
+
+/** A Postgres array literal: knex would expand a JS array binding into a value list. */
+function pgArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }

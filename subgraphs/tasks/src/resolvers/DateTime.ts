@@ -9,9 +9,12 @@ function parse(value: unknown): Date {
     const year = date.getUTCFullYear();
     if (!Number.isNaN(date.getTime()) && year >= 1970 && year <= 9999) return date;
   }
-  throw new GraphQLError(`DateTime must be an ISO-8601 date-time with offset between 1970 and 9999, got ${JSON.stringify(value)?.slice(0, 64)}`, {
-    extensions: { code: ErrorCode.BAD_USER_INPUT },
-  });
+  throw new GraphQLError(
+    `DateTime must be an ISO-8601 date-time with offset between 1970 and 9999, got ${JSON.stringify(value)?.slice(0, 64)}`,
+    {
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
+    },
+  );
 }
 
 /** ISO-8601 date-time with an explicit offset; serialised in UTC. */

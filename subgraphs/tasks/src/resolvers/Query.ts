@@ -7,7 +7,11 @@ export const isUuid = (id: string) => UUID.test(id);
 
 export const Query = {
   task: (_: unknown, args: { id: string }, ctx: TasksContext) => (isUuid(args.id) ? ctx.taskById.load(args.id) : null),
-  tasks: async (_: unknown, args: { filter?: TaskFilter | null; orderBy: TaskOrder; first: number; after?: string | null }, ctx: TasksContext) => {
+  tasks: async (
+    _: unknown,
+    args: { filter?: TaskFilter | null; orderBy: TaskOrder; first: number; after?: string | null },
+    ctx: TasksContext,
+  ) => {
     const page = await ctx.tasks.list(ctx.caller.userId, args.filter ?? {}, args.orderBy, args.first, args.after);
     return {
       edges: page.edges,
