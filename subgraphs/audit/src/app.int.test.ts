@@ -1,14 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import {
-  appendToOutbox,
-  type Changes,
-  type DeliveredEvent,
-  EventType,
-  type OutboxEvent,
-  type TaskEventType,
-  type TaskSnapshot,
-  Topic,
-} from '@taskgraph/events';
+import { appendToOutbox, type DeliveredEvent, EventType, type OutboxEvent } from '@taskgraph/events';
 import {
   createLogger,
   type Database,
@@ -23,6 +13,7 @@ import pg from 'pg';
 import { type AuditService, createService } from './app.js';
 import { AuditEntrySchema } from './entities/audit-entry.entity.js';
 import { auditRecorder } from './events/audit-recorder.js';
+import { FakeTask, lifecycle } from './events/fake-task.fixture.js';
 import { migrations } from './migrations/index.js';
 
 let db: TestDatabase;
@@ -56,88 +47,6 @@ const metric = async (name: string) => {
   const text = await (await fetch(endpoint('/metrics'))).text();
   return Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(text)?.[1]);
 };
-
-// --- task event builders (what tasks appends for a change, task-events topic only) ---
-
-class FakeTask {
-  snapshot: TaskSnapshot;
-  clock: Date;
-  constructor(userId: string, title: string, at = new Date('2026-11-24T09:00:00Z')) {
-    const id = randomUUID();
-    this.clock = at;
-    this.snapshot = {
-      id,
-      userId,
-      title,
-      notes: null,
-      status: 'OPEN',
-      priority: 'MEDIUM',
-      tags: [],
-      dueAt: null,
-      timeZone: null,
-      recurrence: null,
-      reminders: [],
-      seriesId: null,
-      previousOccurrenceId: null,
-      completedAt: null,
-      createdAt: at.toISOString(),
-      updatedAt: at.toISOString(),
-      version: 1,
-    };
-  }
-
-  get id() {
-    return this.snapshot.id;
-  }
-
-  created(): OutboxEvent {
-    return taskEvent(EventType.TaskCreated, this.snapshot, this.snapshot.userId, this.clock);
-  }
-
-  /** Applies `patch`, bumps the version, returns the event with field-level changes. */
-  change(type: TaskEventType, patch: Partial<TaskSnapshot>, opts: { actor?: string; stepMs?: number } = {}): OutboxEvent {
-    this.clock = new Date(this.clock.getTime() + (opts.stepMs ?? 1000));
-    const before = this.snapshot;
-    const after: TaskSnapshot = { ...before, ...patch, version: before.version + 1, updatedAt: this.clock.toISOString() };
-    const changes: Changes = {};
-    for (const key of Object.keys(patch) as (keyof TaskSnapshot)[]) changes[key] = { from: before[key], to: after[key] };
-    this.snapshot = after;
-    return taskEvent(type, after, opts.actor ?? after.userId, this.clock, changes);
-  }
-}
-
-function taskEvent(type: TaskEventType, task: TaskSnapshot, actor: string, at: Date, changes?: Changes): OutboxEvent {
-  const eventId = randomUUID();
-  return {
-    id: eventId,
-    topic: Topic.TaskEvents,
-    key: task.id,
-    type,
-    source: 'taskgraph/tasks',
-    occurredAt: at.toISOString(),
-    data: {
-      eventId,
-      taskId: task.id,
-      userId: task.userId,
-      actor,
-      occurredAt: at.toISOString(),
-      version: task.version,
-      task,
-      ...(changes ? { changes } : {}),
-    },
-  };
-}
-
-/** A full lifecycle: create, update twice, complete, delete (5 events). */
-function lifecycle(task: FakeTask): OutboxEvent[] {
-  return [
-    task.created(),
-    task.change(EventType.TaskUpdated, { title: `${task.snapshot.title}!`, notes: 'draft' }),
-    task.change(EventType.TaskUpdated, { priority: 'HIGH', tags: ['work'] }),
-    task.change(EventType.TaskCompleted, { status: 'DONE', completedAt: '2026-11-24T12:00:00.000Z' }),
-    task.change(EventType.TaskDeleted, {}),
-  ];
-}
 
 /** Appends events to `bus.outbox` in one transaction (the tasks service's transactional outbox). */
 const feed = (events: OutboxEvent[]) => feeder.fork().transactional((tx) => appendToOutbox(tx, events));
