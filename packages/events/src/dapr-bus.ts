@@ -45,6 +45,11 @@ export class DaprEventBus implements EventBus {
     this.subscriptions.add(subscription);
   }
 
+  /** True while this process is the active outbox relay. */
+  get relayActive(): boolean {
+    return this.relay?.active ?? false;
+  }
+
   /** The `GET /dapr/subscribe` answer: one entry per subscribed topic. */
   daprSubscriptions(): DaprSubscriptionEntry[] {
     return this.subscriptions.topics().map((topic) => ({
