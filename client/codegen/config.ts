@@ -1,0 +1,61 @@
+/**
+ * The one codegen configuration of the client (root `codegen.ts` and the type-error fixtures both
+ * build theirs here, so the fixtures test exactly what `npm run codegen` does).
+ */
+import { readFileSync } from 'node:fs';
+import { Supergraph } from '@apollo/federation-internals';
+import type { CodegenConfig } from '@graphql-codegen/cli';
+import { lexicographicSortSchema, printSchema } from 'graphql';
+
+/**
+ * The client-facing API schema of a composed supergraph: the `join__*` / `link__*` federation
+ * machinery and `@inaccessible` elements removed, as the gateway serves it. Sorted, so the output
+ * depends only on the schema, not on the order subgraphs were composed in.
+ */
+export function apiSchemaSdl(supergraphPath: string): string {
+  const supergraph = Supergraph.build(readFileSync(supergraphPath, 'utf8'));
+  return printSchema(lexicographicSortSchema(supergraph.apiSchema().toGraphQLJSSchema()));
+}
+
+/** Scalars as they travel in JSON (DateTime is an ISO-8601 string, Cursor is opaque). */
+export const SCALARS = { DateTime: 'string', Cursor: 'string', JSON: 'unknown' } as const;
+
+export interface ClientCodegenOptions {
+  /** `schema/supergraph.graphql`. */
+  supergraphPath: string;
+  /** Glob(s) of the operation documents. */
+  documents: string | string[];
+  /** Directory the client preset writes to (ends with `/`). */
+  outDir: string;
+  /** Also write the API schema as `schema.graphql` into `outDir` (for review and drift checks). */
+  emitSchema?: boolean;
+}
+
+/** `@graphql-codegen/cli` config: client preset, string-union enums, no fragment masking. */
+export function clientCodegenConfig(options: ClientCodegenOptions): CodegenConfig {
+  const schema = apiSchemaSdl(options.supergraphPath);
+  const generates: CodegenConfig['generates'] = {
+    [options.outDir]: {
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        scalars: SCALARS,
+        enumsAsTypes: true,
+        useTypeImports: true,
+        strictScalars: true,
+        dedupeFragments: true,
+        // NodeNext: relative imports need their `.js` suffix.
+        emitLegacyCommonJSImports: false,
+      },
+    },
+  };
+  if (options.emitSchema) generates[`${options.outDir}schema.graphql`] = { plugins: ['schema-ast'] };
+  return {
+    schema,
+    documents: options.documents,
+    ignoreNoDocuments: false,
+    silent: true,
+    errorsOnly: true,
+    generates,
+  };
+}
