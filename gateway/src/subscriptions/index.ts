@@ -1,0 +1,7 @@
+export { ClientStream, SubscriptionTerminated } from './client-stream.js';
+export { TOKEN_EXPIRED } from './connection-state.js';
+export type { FormatError } from './event-executor.js';
+export type { SubscriptionMetrics } from './metrics.js';
+export { DEFAULT_SUBSCRIPTION_OPTIONS, SubscriptionCloseCode, type SubscriptionOptions } from './options.js';
+export { type SubscriptionPlan, SubscriptionPlanner } from './planner.js';
+export { attachSubscriptions, type SubscriptionHost, type SubscriptionServer, type SubscriptionStats } from './subscription-server.js';

@@ -1,0 +1,140 @@
+import { ErrorCode } from '@taskgraph/runtime';
+import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
+import type { ClientStream } from './client-stream.js';
+import { type EventExecution, executeSubscriptionEvent, formatErrors, toGraphQLErrors, type UpstreamEvent } from './event-executor.js';
+import type { SubscriptionMetrics } from './metrics.js';
+import type { UpstreamListener } from './upstream-pool.js';
+
+type Output =
+  | { kind: 'result'; result: FormattedExecutionResult; bytes: number }
+  | { kind: 'end'; errors: readonly GraphQLFormattedError[] | undefined };
+
+interface Slot {
+  readonly event: UpstreamEvent | undefined;
+  readonly receivedAt: bigint;
+  started: boolean;
+  output: Output | undefined;
+}
+
+export interface PipelineOptions {
+  eventConcurrency: number;
+  maxPendingEvents: number;
+}
+
+/**
+ * Resolves the events of one distinct client subscription (same user, operation and variables)
+ * and fans each result out to every client stream subscribed to it, so identical subscriptions
+ * (several tabs) cost one set of entity fetches per event. Events are resolved up to
+ * `eventConcurrency` at a time but delivered strictly in upstream order; more than
+ * `maxPendingEvents` unresolved events (subgraphs too slow for the event rate) ends the
+ * pipeline with UNAVAILABLE rather than queueing without bound.
+ */
+export class Pipeline implements UpstreamListener {
+  private readonly streams = new Set<ClientStream>();
+  private readonly slots: Slot[] = [];
+  private running = 0;
+  /** Slots are started in order, so the started ones are always a prefix of `slots`. */
+  private startedCount = 0;
+  private disposed = false;
+  private releaseUpstream: () => void = () => {};
+
+  constructor(
+    readonly key: string,
+    private readonly execution: EventExecution,
+    private readonly options: PipelineOptions,
+    private readonly metrics: SubscriptionMetrics,
+    private readonly onDispose: (pipeline: Pipeline) => void,
+  ) {}
+
+  /** Connects the pipeline to its upstream (after construction: the upstream may end synchronously). */
+  attach(acquire: (listener: UpstreamListener) => () => void): void {
+    const release = acquire(this);
+    if (this.disposed) release();
+    else this.releaseUpstream = release;
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  add(stream: ClientStream): void {
+    this.streams.add(stream);
+  }
+
+  /** A client stream left; the last one disposes the pipeline and releases the upstream. */
+  remove(stream: ClientStream): void {
+    if (this.streams.delete(stream) && this.streams.size === 0) this.dispose();
+  }
+
+  next(event: UpstreamEvent): void {
+    if (this.disposed) return;
+    this.metrics.eventsReceived.inc();
+    if (this.slots.length >= this.options.maxPendingEvents) {
+      const message = 'Subscription fell too far behind its source; resubscribe (with your last cursor) to resume';
+      this.deliverEnd([{ message, extensions: { code: ErrorCode.UNAVAILABLE } }]);
+      return;
+    }
+    this.slots.push({ event, receivedAt: process.hrtime.bigint(), started: false, output: undefined });
+    this.pump();
+  }
+
+  end(errors?: readonly GraphQLFormattedError[]): void {
+    if (this.disposed) return;
+    // Upstream errors are masked like any subgraph error before a client sees them.
+    const formatted = errors ? formatErrors(toGraphQLErrors(errors), this.execution.formatError) : undefined;
+    this.slots.push({ event: undefined, receivedAt: process.hrtime.bigint(), started: true, output: { kind: 'end', errors: formatted } });
+    this.flush();
+  }
+
+  private pump(): void {
+    while (this.running < this.options.eventConcurrency && this.startedCount < this.slots.length) {
+      const slot = this.slots[this.startedCount++]!;
+      if (slot.started) continue;
+      slot.started = true;
+      this.running++;
+      void this.resolve(slot);
+    }
+  }
+
+  private async resolve(slot: Slot): Promise<void> {
+    const result = await executeSubscriptionEvent(this.execution, slot.event!);
+    this.running--;
+    if (this.disposed) return;
+    this.metrics.eventSeconds.observe(Number(process.hrtime.bigint() - slot.receivedAt) / 1e9);
+    slot.output = { kind: 'result', result, bytes: Buffer.byteLength(JSON.stringify(result)) };
+    this.flush();
+    this.pump();
+  }
+
+  /** Delivers resolved outputs from the head, in upstream order. */
+  private flush(): void {
+    while (!this.disposed && this.slots[0]?.output) {
+      const output = this.slots.shift()!.output!;
+      // The head was walked by `pump` unless it is an end marker pump has not reached yet.
+      if (this.startedCount > 0) this.startedCount--;
+      if (output.kind === 'end') {
+        this.deliverEnd(output.errors);
+        return;
+      }
+      for (const stream of [...this.streams]) {
+        stream.push(output.result, output.bytes);
+        this.metrics.resultsSent.inc();
+      }
+    }
+  }
+
+  private deliverEnd(errors: readonly GraphQLFormattedError[] | undefined): void {
+    const streams = [...this.streams];
+    this.dispose();
+    for (const stream of streams) stream.end(errors);
+  }
+
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.slots.length = 0;
+    this.streams.clear();
+    this.releaseUpstream();
+    this.onDispose(this);
+  }
+}

@@ -1,0 +1,81 @@
+import { operationFromDocument, type Schema, Supergraph } from '@apollo/federation-internals';
+import { buildOperationContext } from '@apollo/gateway';
+import { type FetchNode, type PlanNode, QueryPlanner } from '@apollo/query-planner';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+
+type OperationContext = ReturnType<typeof buildOperationContext>;
+
+/**
+ * A planned client subscription (DESIGN §6): `primary` runs on the subgraph that owns the
+ * `Subscription` root field (over graphql-ws), `rest` runs for every event (entity fetches).
+ */
+export interface SubscriptionPlan {
+  /** Identifies the plan among all plans of one supergraph (operation text + name). */
+  readonly key: string;
+  readonly primary: FetchNode;
+  readonly rest: PlanNode | undefined;
+  /** What `executeQueryPlan` needs to shape each event's response. */
+  readonly operationContext: OperationContext;
+}
+
+/**
+ * Plans subscription operations against one supergraph with Apollo's query planner, caching
+ * plans by operation text (LRU). Build a new planner when the supergraph changes.
+ */
+export class SubscriptionPlanner {
+  /** The client-facing schema operations are validated against. */
+  readonly apiGraphQLSchema: GraphQLSchema;
+  /** The supergraph as graphql-js (for `executeQueryPlan`). */
+  readonly supergraphGraphQLSchema: GraphQLSchema;
+  readonly apiSchema: Schema;
+  private readonly planner: QueryPlanner;
+  private readonly cache = new Map<string, SubscriptionPlan>();
+
+  constructor(
+    readonly supergraphSdl: string,
+    private readonly cacheSize = 500,
+  ) {
+    const supergraph = Supergraph.build(supergraphSdl);
+    this.apiSchema = supergraph.apiSchema();
+    this.apiGraphQLSchema = this.apiSchema.toGraphQLJSSchema();
+    this.supergraphGraphQLSchema = supergraph.schema.toGraphQLJSSchema();
+    this.planner = new QueryPlanner(supergraph);
+  }
+
+  /**
+   * The plan of a validated subscription document. `source` (the operation text) is the cache
+   * key; the plan's `primary` is always a single fetch (the planner guarantees it).
+   */
+  plan(document: DocumentNode, source: string, operationName: string | undefined): SubscriptionPlan {
+    const key = `${operationName ?? ''}\u0000${source}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      // Refresh recency: Map iteration order is insertion order.
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const operation = operationFromDocument(this.apiSchema, document, operationName ? { operationName } : {});
+    const queryPlan = this.planner.buildQueryPlan(operation);
+    const node = queryPlan.node;
+    if (node?.kind !== 'Subscription') throw new Error(`expected a Subscription plan node, got ${node?.kind ?? 'none'}`);
+    const plan: SubscriptionPlan = {
+      key,
+      primary: node.primary,
+      rest: node.rest,
+      operationContext: buildOperationContext({
+        schema: this.apiGraphQLSchema,
+        operationDocument: document,
+        ...(operationName ? { operationName } : {}),
+      }),
+    };
+    this.cache.set(key, plan);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    return plan;
+  }
+
+  /** Plans cached now (tests, metrics). */
+  get cachedPlans(): number {
+    return this.cache.size;
+  }
+}
