@@ -16,6 +16,7 @@ import {
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { type Authenticate, createAuthenticator, unauthenticatedError } from './auth.js';
 import type { GatewayConfig } from './config.js';
+import { devRoutes } from './dev-routes.js';
 import { queryLimitsRule } from './limits.js';
 import { createSubgraphHttpClient, type GatewayContext, SubgraphDataSource } from './subgraph-data-source.js';
 import { supergraphFor } from './supergraph.js';
@@ -146,6 +147,8 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
       metrics,
       readiness,
       maxBodyBytes: config.limits.maxBodyBytes,
+      // `/dev/token` and the `/app` web page, outside production only.
+      routes: devRoutes(config),
       graphql: {
         server: apollo,
         context: async (req) => {
