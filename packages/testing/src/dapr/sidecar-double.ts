@@ -56,6 +56,7 @@ export class DaprSidecarDouble {
   readonly appId: string;
   readonly pubsubName: string;
   private server: Server | undefined;
+  private listeningPort: number | undefined;
   private ownApp: string | undefined;
   private readonly apps: AppRegistration[] = [];
   private publishMode: PublishMode = 'ok';
@@ -76,8 +77,8 @@ export class DaprSidecarDouble {
   }
 
   get port(): number {
-    if (!this.server) throw new Error('sidecar double is not listening');
-    return (this.server.address() as AddressInfo).port;
+    if (this.listeningPort === undefined) throw new Error('sidecar double is not listening');
+    return this.listeningPort;
   }
 
   get host(): string {
@@ -123,6 +124,7 @@ export class DaprSidecarDouble {
       server.listen(0, '127.0.0.1', () => resolve());
     });
     this.server = server;
+    this.listeningPort = (server.address() as AddressInfo).port;
     if (this.ownApp) {
       this.discovery = this.addApp(this.ownApp, { appId: this.appId, consumerId: this.options.consumerId }, Number.POSITIVE_INFINITY);
       this.discovery.catch(() => {});
