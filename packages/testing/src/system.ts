@@ -35,7 +35,7 @@ export interface SubgraphEntry {
 export const SUBGRAPHS: readonly SubgraphEntry[] = [
   { name: 'tasks', load: () => import('@taskgraph/subgraph-tasks') },
   { name: 'audit', load: () => import('@taskgraph/subgraph-audit') },
-  // { name: 'notifications', load: () => import('@taskgraph/subgraph-notifications') },
+  { name: 'notifications', load: () => import('@taskgraph/subgraph-notifications') },
   // { name: 'sync', load: () => import('@taskgraph/subgraph-sync') },
 ];
 
