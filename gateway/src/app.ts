@@ -86,7 +86,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   const development = config.nodeEnv === 'development';
   const authenticate = createAuthenticator(config.jwt);
   const signer = new InternalTokenSigner(config.internalTokenSecret);
-  const http = createSubgraphHttpClient();
+  const http = createSubgraphHttpClient(config.subgraphTimeoutMs);
   const dataSources = new Map<string, SubgraphDataSource>();
 
   const apolloGateway = new ApolloGateway({

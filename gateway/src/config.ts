@@ -52,6 +52,8 @@ export interface GatewayConfig {
   subgraphs: Record<string, string>;
   supergraph: SupergraphSource;
   limits: QueryLimits;
+  /** Abort a subgraph fetch after this long (default 30 s); the client gets UNAVAILABLE. */
+  subgraphTimeoutMs?: number;
 }
 
 const gatewayEnvShape = {

@@ -208,6 +208,29 @@ describe('errors', () => {
   });
 });
 
+describe('subgraph timeouts', () => {
+  it('aborts a subgraph that does not answer and reports UNAVAILABLE', async () => {
+    const { createServer } = await import('node:http');
+    const hanging = createServer(() => {});
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const port = (hanging.address() as { port: number }).port;
+    const sdl = gateway.schema().supergraphSdl;
+    const slow = await createGateway(
+      testGatewayConfig({ kind: 'sdl', sdl }, { notes: notes.url, extras: `http://127.0.0.1:${port}/graphql` }, { subgraphTimeoutMs: 200 }),
+    );
+    try {
+      const started = Date.now();
+      const res = await postGraphQL(slow.url, { query: '{ notes { id length } }' }, { authorization: `Bearer ${alice}` });
+      expect(res.body.errors[0].extensions.code).toBe('UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await slow.close();
+      hanging.closeAllConnections();
+      hanging.close();
+    }
+  });
+});
+
 describe('operations', () => {
   it('serves /healthz, /readyz (all subgraphs reachable) and /metrics', async () => {
     const health = await fetch(new URL('/healthz', gateway.url));
