@@ -69,7 +69,7 @@ export class DaprEventBus implements EventBus {
       url: db.url,
       logger: logger.child({ component: 'outbox-relay' }),
       metrics,
-      publish: (row) => publishToDapr(this.dapr, row, publishTimeoutMs),
+      publish: (row, signal) => publishToDapr(this.dapr, row, publishTimeoutMs, signal),
       backoff: this.options.backoff ?? DEFAULT_BACKOFF,
       batchSize: this.options.batchSize ?? 100,
       standbyMs: this.options.relayStandbyMs ?? 5_000,

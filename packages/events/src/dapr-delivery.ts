@@ -19,7 +19,8 @@ const ALREADY_PROCESSED = Symbol('already processed');
  * Never throws: malformed → DROP, handler error → RETRY. Each group dedupes on the event id in
  * `bus.processed_events`, inserted in the same transaction as the handler's writes, so a
  * redelivered event (at-least-once) has its effect once; a group that already has it is not
- * called again when another group asked for a RETRY.
+ * called again when another group asked for a RETRY. Combined reply: any RETRY → RETRY, else any
+ * DROP → DROP (Dapr routes it to `<topic>-dlq`), else SUCCESS.
  */
 export async function handleDelivery(
   options: DaprDeliveryOptions,

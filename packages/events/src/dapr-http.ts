@@ -17,13 +17,15 @@ export async function callDapr(
   config: DaprSidecarConfig,
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
-  options: { body?: string; contentType?: string; timeoutMs?: number } = {},
+  options: { body?: string; contentType?: string; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<DaprResponse> {
   const response = await fetch(`${daprBaseUrl(config)}${path}`, {
     method,
     headers: options.contentType ? { 'content-type': options.contentType } : undefined,
     body: options.body,
-    signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    signal: options.signal
+      ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? 10_000)])
+      : AbortSignal.timeout(options.timeoutMs ?? 10_000),
   });
   return { status: response.status, text: await response.text() };
 }

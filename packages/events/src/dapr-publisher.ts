@@ -11,7 +11,7 @@ import { type OutboxRow, rowToOutboxEvent } from './outbox-row.js';
  * Plain `fetch` rather than `@dapr/dapr`: the SDK waits ~30 s for a missing sidecar and then
  * returns `{ error }` instead of throwing (STACK.md); here any non-2xx or network error rejects.
  */
-export async function publishToDapr(config: DaprSidecarConfig, row: OutboxRow, timeoutMs: number): Promise<void> {
+export async function publishToDapr(config: DaprSidecarConfig, row: OutboxRow, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const event = rowToOutboxEvent(row);
   const path =
     `/v1.0/publish/${encodeURIComponent(config.pubsubName)}/${encodeURIComponent(event.topic)}` +
@@ -20,6 +20,7 @@ export async function publishToDapr(config: DaprSidecarConfig, row: OutboxRow, t
     body: JSON.stringify(toCloudEvent(event, String(row.seq))),
     contentType: 'application/cloudevents+json',
     timeoutMs,
+    signal,
   });
   if (response.status < 200 || response.status >= 300) {
     throw new Error(`publish to ${event.topic} failed: HTTP ${response.status} ${response.text.slice(0, 200)}`);

@@ -12,8 +12,8 @@ export interface OutboxRelayOptions {
   url: string;
   logger: Logger;
   metrics: Metrics;
-  /** Sends one row; rejects when it was not accepted. */
-  publish(row: OutboxRow): Promise<void>;
+  /** Sends one row; rejects when it was not accepted. `signal` aborts it when the relay closes. */
+  publish(row: OutboxRow, signal: AbortSignal): Promise<void>;
   backoff: BackoffOptions;
   batchSize: number;
   /** How often a standby relay tries to take over. */
@@ -103,7 +103,7 @@ export class OutboxRelay {
     for (const row of rows) {
       if (this.abort.signal.aborted) break;
       try {
-        await this.options.publish(row);
+        await this.options.publish(row, this.abort.signal);
       } catch (error) {
         this.options.logger.warn({ err: error, eventId: row.id, seq: String(row.seq), topic: row.topic }, 'publish failed; will retry');
         failed = true;

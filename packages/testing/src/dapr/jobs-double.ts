@@ -103,7 +103,8 @@ export class JobsDouble {
   }
 
   private arm(job: ScheduledJob, delayMs: number): void {
-    const timer = setTimeout(() => void this.fire(job), Math.max(0, delayMs));
+    // setTimeout overflows past ~24.8 days; fire() re-arms when woken early.
+    const timer = setTimeout(() => void this.fire(job), Math.min(Math.max(0, delayMs), 2_147_483_647));
     this.jobs.set(job.name, { job, timer });
   }
 
