@@ -227,4 +227,24 @@ describe.each<Mode>(['embedded', 'dapr'])('event bus (%s)', (mode) => {
     expect(recorder.calls).toHaveLength(40);
     for (const [, seen] of versionsByTask(recorder.calls)) expect(seen).toEqual(range(5));
   });
+
+  test('keeps consuming after its listener (and relay) connections are killed', async () => {
+    const recorder = new Recorder();
+    await testbed.startRelay();
+    await testbed.startConsumer({ subscriptions: [recorder.subscription('audit')] });
+    const taskId = randomUUID();
+    await produce(db, [taskEvent(taskId, 1)]);
+    await waitFor('first event', () => recorder.calls.length === 1);
+    const killed = await sqlRows<{ killed: boolean }>(
+      db,
+      `select pg_terminate_backend(pid) as killed from pg_stat_activity
+        where datname = current_database() and application_name in ('taskgraph-bus-listener', 'taskgraph-outbox-relay')`,
+    );
+    expect(killed.length).toBeGreaterThanOrEqual(1);
+    await pause(50);
+    await produce(db, [taskEvent(taskId, 2)]);
+    // Well before the 5 s safety re-check: the reconnect itself re-reads the log.
+    await waitFor('second event', () => recorder.calls.length === 2, 3_000);
+    expect(recorder.calls.map((c) => c.version)).toEqual([1, 2]);
+  });
 });

@@ -120,7 +120,7 @@ export class OutboxRelay {
 
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ connectionString: this.options.url });
+    const client = new pg.Client({ connectionString: this.options.url, application_name: 'taskgraph-outbox-relay' });
     client.on('error', (error) => {
       this.options.logger.warn({ err: error }, 'outbox relay connection error');
       if (this.client === client) {

@@ -62,7 +62,7 @@ export class NotificationListener {
   }
 
   private async doConnect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.url });
+    const client = new pg.Client({ connectionString: this.options.url, application_name: 'taskgraph-bus-listener' });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, undefined));
     client.on('notification', (message) => this.options.onNotify(message.channel, message.payload ?? ''));
