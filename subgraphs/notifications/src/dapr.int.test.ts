@@ -150,6 +150,19 @@ describe('reminders (dapr)', () => {
     expect((await notificationsOf(task.id)).map((n) => n.generation)).toEqual([1]);
   });
 
+  it('marks a reminder MISSED when its trigger comes later than the grace window (60 s)', async () => {
+    const task = newTask('carol', { dueAt: new Date(Date.now() + 3_600_000), reminders: [{ offset: 'PT15M' }] });
+    const name = `reminder-${task.id}-0`;
+    expect((await deliverAsDapr(service.url, taskEvent(EventType.TaskCreated, task))).status).toBe('SUCCESS');
+    // As if the service had been unreachable for two minutes past the fire time.
+    const fireAt = new Date(Date.now() - 120_000);
+    await sql.query('update notifications.reminder set fire_at = $2 where id = $1', [name, fireAt]);
+    const late = await trigger(name, { taskId: task.id, userId: 'carol', n: 0, fireAt: fireAt.toISOString(), generation: 1 });
+    expect(await late.json()).toEqual({ status: 'SUCCESS' });
+    expect(await notificationsOf(task.id)).toHaveLength(0);
+    expect((await sql.query('select status from notifications.reminder where id = $1', [name])).rows).toEqual([{ status: 'MISSED' }]);
+  });
+
   it('drops an event with an invalid reminder rule without calling the Jobs API', async () => {
     const task = newTask('dave', { dueAt: new Date(Date.now() + 3_600_000) });
     const before = sidecar.jobRequests().length;

@@ -74,7 +74,7 @@ describe('reminders (embedded scheduler)', () => {
     });
     const seenAt = Date.now();
     expect(notification!.created_at.getTime()).toBeGreaterThanOrEqual(fireAt); // never early
-    expect(seenAt - fireAt).toBeLessThan(1_000);
+    expect(seenAt - fireAt).toBeLessThan(1_500); // typically < 20 ms; generous for loaded CI
     expect(notification).toMatchObject({ user_id: 'alice', title: 'Reminder: Call Bob', job_name: `reminder-${task.id}-0`, generation: 1 });
 
     await sleep(1_000); // a second trigger would land here
