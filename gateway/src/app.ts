@@ -19,6 +19,7 @@ import type { GatewayConfig } from './config.js';
 import { devRoutes } from './dev-routes.js';
 import { queryLimitsRule } from './limits.js';
 import { createSubgraphHttpClient, type GatewayContext, SubgraphDataSource } from './subgraph-data-source.js';
+import { attachSubscriptions, type SubscriptionServer } from './subscriptions/index.js';
 import { supergraphFor } from './supergraph.js';
 
 export * from './auth.js';
@@ -26,6 +27,7 @@ export * from './compose.js';
 export * from './config.js';
 export * from './limits.js';
 export * from './subgraph-data-source.js';
+export * from './subscriptions/index.js';
 
 /** The schema the gateway currently serves; replaced when a live supergraph changes. */
 export interface GatewaySchema {
@@ -60,6 +62,8 @@ export interface Gateway {
    * `server`, whose upgraded sockets the HTTP server does not drain). Hooks run in reverse order.
    */
   onClose(hook: () => Promise<void>): void;
+  /** The graphql-ws endpoint (federated subscriptions) on `server`, same path as HTTP. */
+  readonly subscriptions: SubscriptionServer;
   /** Runs the close hooks, stops accepting, drains, stops the gateway and closes pooled subgraph connections. */
   close(): Promise<void>;
 }
@@ -168,7 +172,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   }
 
   const closeHooks: (() => Promise<void>)[] = [];
-  return {
+  const gateway: Omit<Gateway, 'subscriptions'> = {
     url: `${service.url}/graphql`,
     port: service.port,
     server: service.server,
@@ -198,6 +202,13 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
       http.destroy();
     },
   };
+  // Federated subscriptions over graphql-ws on the same port (gateway/src/subscriptions).
+  const subscriptions = attachSubscriptions(
+    { ...gateway, formatError: formatGatewayError, validationRules: [queryLimitsRule(config.limits)] },
+    { maxPayloadBytes: config.limits.maxBodyBytes, ...config.subscriptions },
+  );
+  gateway.onClose(() => subscriptions.close());
+  return { ...gateway, subscriptions };
 }
 
 /** A subgraph is reachable when its `/healthz` (same origin as its GraphQL endpoint) answers 2xx. */

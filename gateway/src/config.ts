@@ -4,6 +4,7 @@ import { baseEnvShape, ConfigError, DEV_INTERNAL_TOKEN_SECRET, parseEnv, portSch
 import { z } from 'zod';
 import type { JwtConfig } from './auth.js';
 import { DEFAULT_LIMITS, type QueryLimits } from './limits.js';
+import type { SubscriptionOptions } from './subscriptions/options.js';
 
 /** Fixed ports of the subgraphs (CONVENTIONS: also used by `dapr/` and `k8s/`). */
 export const SUBGRAPH_PORTS = { tasks: 4001, audit: 4002, notifications: 4003, sync: 4004 } as const;
@@ -54,6 +55,8 @@ export interface GatewayConfig {
   limits: QueryLimits;
   /** Abort a subgraph fetch after this long (default 30 s); the client gets UNAVAILABLE. */
   subgraphTimeoutMs?: number;
+  /** Federated subscription tunables (buffers, keep-alive); defaults in `DEFAULT_SUBSCRIPTION_OPTIONS`. */
+  subscriptions?: Partial<SubscriptionOptions>;
 }
 
 const gatewayEnvShape = {

@@ -231,8 +231,17 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
       return { ...base, variableValues: payload.variables ?? {}, contextValue: request };
     }
     const errors = validate(schema, document, rules);
-    if (errors.length > 0)
-      return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+    if (errors.length > 0) {
+      // Same codes as Apollo Server over HTTP: GRAPHQL_VALIDATION_FAILED, or the limit's AppError code.
+      return errors.map(
+        (e) =>
+          new GraphQLError(e.message, {
+            nodes: e.nodes,
+            ...(e.originalError ? { originalError: e.originalError } : {}),
+            extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...e.extensions },
+          }),
+      );
+    }
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
     if (coerced.errors)
       return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }));

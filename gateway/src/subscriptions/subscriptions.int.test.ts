@@ -1,0 +1,348 @@
+/**
+ * Federated subscriptions through the real gateway (createGateway) against fixture subgraphs:
+ * `feed` serves `Subscription.taskUpdates` over graphql-ws, `tasks` and `audit` resolve the
+ * event's `Task` over HTTP. Real sockets on port 0, real graphql-ws clients.
+ */
+import { WebSocket } from 'ws';
+import { createGateway, type Gateway } from '../app.js';
+import { signDevToken } from '../auth.js';
+import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, testGatewayConfig } from '../config.js';
+import {
+  type FixtureEntitySubgraph,
+  type FixtureFeedSubgraph,
+  FixtureWorld,
+  fixtureSupergraph,
+  startEntitySubgraph,
+  startFeedSubgraph,
+} from '../fixtures/subscription-subgraphs.js';
+import { connectGateway, eventually, type GatewayClient, gatewayWebSocketUrl } from './gateway-client.js';
+
+const tokenFor = (userId: string, ttlSeconds?: number) =>
+  signDevToken(userId, {
+    secret: DEV_JWT_SECRET,
+    issuer: DEFAULT_JWT_ISSUER,
+    audience: DEFAULT_JWT_AUDIENCE,
+    ...(ttlSeconds ? { ttlSeconds } : {}),
+  });
+
+const FULL = 'subscription Full { taskUpdates { cursor op task { title history { action } } } }';
+type Update = { cursor: number; op: string; task: { title: string; history: { action: string }[] } | null };
+
+let world: FixtureWorld;
+let feed: FixtureFeedSubgraph;
+let tasks: FixtureEntitySubgraph;
+let audit: FixtureEntitySubgraph;
+let gateway: Gateway;
+const delays = new Map<string, number>();
+const clients: GatewayClient[] = [];
+let taskSeq = 0;
+const newTaskId = () => `t${++taskSeq}`;
+
+async function client(userId: string): Promise<GatewayClient> {
+  const c = connectGateway(gateway.url, await tokenFor(userId));
+  clients.push(c);
+  return c;
+}
+
+/** Waits until the gateway serves `count` client subscriptions (the upstream is being opened). */
+const serving = (count: number) => eventually(() => gateway.subscriptions.stats().subscriptions === count, 5_000, `${count} subscriptions`);
+/** Waits until the feed has `count` live source streams (events published now are seen). */
+const feedActive = (count: number) => eventually(() => feed.log.active === count, 5_000, `${count} feed streams`);
+
+beforeAll(async () => {
+  world = new FixtureWorld();
+  feed = await startFeedSubgraph(world);
+  tasks = await startEntitySubgraph('tasks', world, { delayMs: (id) => delays.get(id) ?? 0 });
+  audit = await startEntitySubgraph('audit', world);
+  const urls = { feed: feed.url, tasks: tasks.url, audit: audit.url };
+  gateway = await createGateway(
+    testGatewayConfig({ kind: 'sdl', sdl: fixtureSupergraph(urls) }, urls, {
+      subscriptions: {
+        maxBufferedMessages: 20,
+        maxBufferedBytes: 256 * 1024,
+        keepAliveMs: 500,
+        upstreamKeepAliveMs: 100,
+        closeGraceMs: 30_000,
+      },
+    }),
+  );
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await eventually(
+    () => gateway.subscriptions.stats().subscriptions === 0 && gateway.subscriptions.stats().upstreams === 0 && feed.log.active === 0,
+    5_000,
+    () => `no subscriptions left (${JSON.stringify({ ...gateway.subscriptions.stats(), feedActive: feed.log.active })})`,
+  );
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await feed?.close();
+  await tasks?.close();
+  await audit?.close();
+});
+
+describe('federated subscriptions', () => {
+  it('runs the primary on the feed and resolves each event across tasks and audit, as the caller', async () => {
+    const alice = await client('alice');
+    const sub = alice.subscribe<{ taskUpdates: Update }>(FULL);
+    await feedActive(1);
+    const id = newTaskId();
+    world.change('alice', id, 'CREATED', 'write docs');
+    world.change('alice', id, 'COMPLETED');
+    const results = await sub.waitFor(2);
+    expect(results.map((r) => r.data?.taskUpdates)).toEqual([
+      {
+        cursor: expect.any(Number),
+        op: 'CREATED',
+        task: { title: 'write docs', history: [{ action: 'CREATED' }, { action: 'COMPLETED' }] },
+      },
+      {
+        cursor: expect.any(Number),
+        op: 'COMPLETED',
+        task: { title: 'write docs', history: [{ action: 'CREATED' }, { action: 'COMPLETED' }] },
+      },
+    ]);
+    expect(results.every((r) => r.errors === undefined)).toBe(true);
+    // The feed saw alice's internal token; entity fetches ran as alice on both subgraphs.
+    expect(feed.log.connections.at(-1)?.userId).toBe('alice');
+    expect(tasks.log.resolved.filter((r) => r.id === id).map((r) => r.userId)).toEqual(['alice', 'alice']);
+    expect(audit.log.resolved.filter((r) => r.id === id).map((r) => r.userId)).toEqual(['alice', 'alice']);
+  });
+
+  it('shapes results to the client operation: aliases, fragments, __typename, variables', async () => {
+    const alice = await client('alice');
+    const sub = alice.subscribe<Record<string, unknown>>(
+      `subscription Shaped($ids: [ID!]) {
+        u: taskUpdates(taskIds: $ids) { __typename c: cursor task { ...T } }
+      }
+      fragment T on Task { __typename name: title h: history { a: action } }`,
+      { ids: ['shaped-1'] },
+    );
+    await feedActive(1);
+    world.change('alice', 'ignored-1', 'CREATED', 'not this one');
+    world.change('alice', 'shaped-1', 'CREATED', 'this one');
+    const [result] = await sub.waitFor(1);
+    expect(result).toEqual({
+      data: {
+        u: { __typename: 'TaskUpdate', c: expect.any(Number), task: { __typename: 'Task', name: 'this one', h: [{ a: 'CREATED' }] } },
+      },
+    });
+  });
+
+  it("keeps users apart: bob receives nothing of alice's changes", async () => {
+    const [alice, bob] = [await client('alice'), await client('bob')];
+    const aliceSub = alice.subscribe<{ taskUpdates: Update }>(FULL);
+    const bobSub = bob.subscribe<{ taskUpdates: Update }>(FULL);
+    await feedActive(2);
+    world.change('alice', newTaskId(), 'CREATED', 'alice only');
+    const bobTask = newTaskId();
+    world.change('bob', bobTask, 'CREATED', 'bob only');
+    await aliceSub.waitFor(1);
+    const [bobResult] = await bobSub.waitFor(1);
+    expect(aliceSub.results.map((r) => r.data?.taskUpdates.task?.title)).toEqual(['alice only']);
+    expect(bobSub.results.map((r) => r.data?.taskUpdates.task?.title)).toEqual(['bob only']);
+    expect(bobResult!.data?.taskUpdates.op).toBe('CREATED');
+  });
+
+  it('shares one upstream per (operation, variables, user) and tears everything down when clients leave', async () => {
+    const before = feed.log.subscribes;
+    const [a1, a2, a3, b1] = [await client('alice'), await client('alice'), await client('alice'), await client('bob')];
+    const subs = [
+      a1.subscribe(FULL),
+      a2.subscribe(FULL),
+      // Same primary fetch (`taskUpdates { cursor op task { __typename id } }`), different rest.
+      a3.subscribe('subscription Full { taskUpdates { cursor op task { history { action } } } }'),
+      b1.subscribe(FULL),
+    ];
+    await serving(4);
+    await feedActive(2);
+    expect(feed.log.subscribes - before).toBe(2);
+    expect(gateway.subscriptions.stats()).toMatchObject({ subscriptions: 4, pipelines: 3, upstreams: 2, upstreamConnections: 2 });
+
+    world.change('alice', newTaskId(), 'CREATED', 'shared');
+    const [r1, r2, r3] = await Promise.all([subs[0]!.waitFor(1), subs[1]!.waitFor(1), subs[2]!.waitFor(1)]);
+    expect(r1[0]).toEqual(r2[0]);
+    expect(r3[0]!.data).toEqual({ taskUpdates: { cursor: expect.any(Number), op: 'CREATED', task: { history: [{ action: 'CREATED' }] } } });
+
+    // Different variables: a separate upstream.
+    const filtered = a1.subscribe(FULL.replace('taskUpdates', 'taskUpdates(taskIds: ["x"])'));
+    await serving(5);
+    expect(gateway.subscriptions.stats().upstreams).toBe(3);
+    filtered.dispose();
+
+    await Promise.all([a1, a2, a3, b1].map((c) => c.close()));
+    clients.length = 0;
+    await eventually(() => gateway.subscriptions.stats().upstreams === 0 && feed.log.active === 0, 5_000, 'upstreams closed');
+    expect(gateway.subscriptions.stats()).toEqual({ connections: 0, subscriptions: 0, pipelines: 0, upstreams: 0, upstreamConnections: 0 });
+    const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
+    expect(metrics).toMatch(/^subscription_upstreams_open\{[^}]*\} 0$/m);
+    expect(metrics).toMatch(/^subscriptions_open\{[^}]*\} 0$/m);
+  });
+
+  it('delivers events in upstream order even when their entity fetches finish out of order', async () => {
+    const alice = await client('alice');
+    const sub = alice.subscribe<{ taskUpdates: Update }>(FULL);
+    await feedActive(1);
+    const slow = newTaskId();
+    const fast = newTaskId();
+    delays.set(slow, 300);
+    world.change('alice', slow, 'CREATED', 'slow');
+    world.change('alice', fast, 'CREATED', 'fast');
+    const results = await sub.waitFor(2);
+    expect(results.map((r) => r.data?.taskUpdates.task?.title)).toEqual(['slow', 'fast']);
+    delays.delete(slow);
+  });
+
+  it('replays after a cursor then continues live, and passes RESYNC_REQUIRED through', async () => {
+    const alice = await client('alice');
+    const id = newTaskId();
+    const first = world.change('alice', id, 'CREATED', 'resume');
+    world.change('alice', id, 'UPDATED');
+    world.change('alice', id, 'COMPLETED');
+    const sub = alice.subscribe<{ taskUpdates: Update }>('subscription($after: Int) { taskUpdates(after: $after) { cursor op } }', {
+      after: first.cursor,
+    });
+    await sub.waitFor(2);
+    world.change('alice', id, 'REOPENED');
+    const results = await sub.waitFor(3);
+    expect(results.map((r) => r.data?.taskUpdates.op)).toEqual(['UPDATED', 'COMPLETED', 'REOPENED']);
+
+    world.retainedAfter = world.log.length;
+    const stale = alice.subscribe('subscription { taskUpdates(after: 0) { cursor } }');
+    const [result] = await stale.waitFor(1);
+    expect(result!.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'RESYNC_REQUIRED' }) })]);
+    expect(await stale.ended).toEqual({ kind: 'complete' });
+    world.retainedAfter = 0;
+  });
+
+  it('ends the subscription with UNAVAILABLE when the feed drops, then reconnects with a fresh internal token', async () => {
+    const alice = await client('alice');
+    const connectionsBefore = feed.log.connections.length;
+    const sub = alice.subscribe(FULL);
+    await feedActive(1);
+    feed.dropConnections();
+    const ended = await sub.ended;
+    expect(ended).toEqual({
+      kind: 'error',
+      error: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAVAILABLE' }) })],
+    });
+    await eventually(() => gateway.subscriptions.stats().upstreams === 0, 5_000, 'upstream released');
+
+    const again = alice.subscribe<{ taskUpdates: Update }>(FULL);
+    await feedActive(1);
+    world.change('alice', newTaskId(), 'CREATED', 'after the outage');
+    await again.waitFor(1);
+    expect(feed.log.connections.slice(connectionsBefore).map((c) => c.userId)).toEqual(['alice', 'alice']);
+  });
+
+  it('pings the feed and the client (keep-alive both ways); a client that stops answering is dropped', async () => {
+    const pingsBefore = feed.log.pings;
+    const alice = await client('alice');
+    alice.subscribe(FULL);
+    await feedActive(1);
+    await eventually(() => feed.log.pings >= pingsBefore + 2, 3_000, 'gateway pings to the feed');
+
+    const mute = new WebSocket(gatewayWebSocketUrl(gateway.url), 'graphql-transport-ws', { autoPong: false });
+    const pinged = new Promise<void>((resolve) => mute.once('ping', () => resolve()));
+    const closed = new Promise<number>((resolve) => mute.once('close', (code) => resolve(code)));
+    await new Promise((resolve) => mute.once('open', resolve));
+    mute.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await tokenFor('alice')}` } }));
+    await pinged;
+    expect(await closed).toBe(1006);
+  });
+
+  it('runs queries over the socket through Apollo Server, as the caller', async () => {
+    const alice = await client('alice');
+    const id = newTaskId();
+    world.change('alice', id, 'CREATED', 'query me');
+    const sub = alice.subscribe(`query { task(id: "${id}") { title history { action } } }`);
+    const [result] = await sub.waitFor(1);
+    expect(result).toEqual({ data: { task: { title: 'query me', history: [{ action: 'CREATED' }] } } });
+    expect(await sub.ended).toEqual({ kind: 'complete' });
+  });
+
+  it('refuses invalid operations with the same codes as HTTP', async () => {
+    const alice = await client('alice');
+    const invalid = alice.subscribe('subscription { taskUpdates { nope } }');
+    expect(await invalid.ended).toEqual({
+      kind: 'error',
+      error: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) })],
+    });
+    const deep = alice.subscribe(`subscription { taskUpdates { ${Array.from({ length: 31 }, (_, i) => `a${i}: cursor`).join(' ')} } }`);
+    expect(await deep.ended).toEqual({
+      kind: 'error',
+      error: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', limit: 'aliases' }) })],
+    });
+  });
+});
+
+describe('subscription auth', () => {
+  it('closes 4403 when connection_init carries no or a bad token', async () => {
+    const anonymous = connectGateway(gateway.url, undefined);
+    clients.push(anonymous);
+    expect(await anonymous.subscribe(FULL).ended).toMatchObject({ kind: 'error', error: { code: 4403 } });
+    expect(anonymous.closes[0]).toEqual({ code: 4403, reason: expect.stringMatching(/Authentication required/) });
+
+    const forged = connectGateway(gateway.url, 'not-a-jwt');
+    clients.push(forged);
+    expect(await forged.subscribe(FULL).ended).toMatchObject({ kind: 'error', error: { code: 4403 } });
+    expect(forged.closes[0]).toEqual({ code: 4403, reason: 'Invalid token' });
+  });
+
+  it('ends subscriptions with UNAUTHENTICATED and closes 4403 when the JWT expires', async () => {
+    const shortLived = connectGateway(gateway.url, await tokenFor('alice', 2));
+    clients.push(shortLived);
+    const sub = shortLived.subscribe(FULL);
+    await feedActive(1);
+    const ended = await sub.ended;
+    expect(ended).toEqual({ kind: 'error', error: [{ message: 'Token expired', extensions: { code: 'UNAUTHENTICATED' } }] });
+    await eventually(() => shortLived.closes.length > 0, 3_000, 'close');
+    expect(shortLived.closes[0]).toEqual({ code: 4403, reason: 'Token expired' });
+  });
+});
+
+describe('slow consumers', () => {
+  it('closes a client that stops reading (1013) while others keep receiving; buffers stay bounded', async () => {
+    const token = await tokenFor('alice');
+    const healthy = await client('alice');
+    const healthySub = healthy.subscribe<{ taskUpdates: { cursor: number } }>('subscription { taskUpdates { cursor padding } }');
+
+    const stuck = new WebSocket(gatewayWebSocketUrl(gateway.url), 'graphql-transport-ws');
+    const messages: string[] = [];
+    stuck.on('message', (data) => messages.push(String(data)));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      stuck.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
+    await new Promise((resolve) => stuck.once('open', resolve));
+    stuck.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    await eventually(() => messages.some((m) => m.includes('connection_ack')), 3_000, 'ack');
+    stuck.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { taskUpdates { cursor padding } }' } }));
+    await serving(2);
+    await feedActive(1);
+    // Stop reading: the TCP window fills, then the gateway's per-subscription buffer.
+    (stuck as unknown as { _socket: { pause(): void } })._socket.pause();
+
+    const slowBefore = (await gateway.subscriptions.metrics.slowConsumers.get()).values[0]?.value ?? 0;
+    const padding = 'x'.repeat(64 * 1024);
+    const id = newTaskId();
+    const total = 200; // 12.5 MiB: more than loopback TCP buffers (~4 MiB) plus the 256 KiB limit
+    for (let i = 0; i < total; i++) {
+      world.change('alice', id, 'UPDATED', 'big', padding);
+      if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await healthySub.waitFor(total, 15_000);
+    await eventually(() => gateway.subscriptions.stats().subscriptions === 1, 5_000, 'stuck subscription dropped');
+    expect((await gateway.subscriptions.metrics.slowConsumers.get()).values[0]?.value).toBe(slowBefore + 1);
+    expect(healthySub.results.map((r) => r.data?.taskUpdates.cursor)).toEqual(
+      Array.from({ length: total }, (_, i) => healthySub.results[0]!.data!.taskUpdates.cursor + i),
+    );
+
+    // Reading again, the client drains what TCP held and then sees the close frame.
+    (stuck as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await closed).toEqual({ code: 1013, reason: expect.stringMatching(/^Slow consumer/) });
+    expect(messages.filter((m) => m.includes('"next"')).length).toBeLessThan(total);
+  }, 30_000);
+});
