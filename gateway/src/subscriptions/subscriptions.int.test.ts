@@ -3,7 +3,7 @@
  * `feed` serves `Subscription.taskUpdates` over graphql-ws, `tasks` and `audit` resolve the
  * event's `Task` over HTTP. Real sockets on port 0, real graphql-ws clients.
  */
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { createGateway, type Gateway } from '../app.js';
 import { signDevToken } from '../auth.js';
 import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, testGatewayConfig } from '../config.js';
@@ -345,4 +345,61 @@ describe('slow consumers', () => {
     expect(await closed).toEqual({ code: 1013, reason: expect.stringMatching(/^Slow consumer/) });
     expect(messages.filter((m) => m.includes('"next"')).length).toBeLessThan(total);
   }, 30_000);
+});
+
+describe('subscription source failures', () => {
+  /** A graphql-ws "feed" that acknowledges, then never answers anything (hung process). */
+  let frozen: WebSocketServer;
+  let frozenUrl: string;
+  let isolated: Gateway;
+
+  beforeAll(async () => {
+    frozen = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'graphql-transport-ws' });
+    frozen.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        if (JSON.parse(String(data)).type === 'connection_init') socket.send(JSON.stringify({ type: 'connection_ack' }));
+      });
+    });
+    await new Promise((resolve) => frozen.once('listening', resolve));
+    frozenUrl = `http://127.0.0.1:${(frozen.address() as { port: number }).port}/graphql`;
+  });
+
+  afterAll(async () => {
+    await isolated?.close();
+    for (const socket of frozen.clients) socket.terminate();
+    await new Promise((resolve) => frozen.close(resolve));
+  });
+
+  async function gatewayWithFeedAt(feedUrl: string): Promise<Gateway> {
+    const urls = { feed: feedUrl, tasks: tasks.url, audit: audit.url };
+    return createGateway(
+      testGatewayConfig({ kind: 'sdl', sdl: fixtureSupergraph(urls) }, urls, {
+        subscriptions: { upstreamKeepAliveMs: 100, upstreamPongTimeoutMs: 200, upstreamAckTimeoutMs: 500 },
+      }),
+    );
+  }
+
+  it('errors (UNAVAILABLE) instead of hanging when the feed is down or stops answering pings', async () => {
+    expect.assertions(3);
+    isolated = await gatewayWithFeedAt('http://127.0.0.1:1/graphql');
+    const down = connectGateway(isolated.url, await tokenFor('alice'));
+    clients.push(down);
+    expect(await down.subscribe(FULL).ended).toEqual({
+      kind: 'error',
+      error: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAVAILABLE' }) })],
+    });
+    await isolated.close();
+
+    isolated = await gatewayWithFeedAt(frozenUrl);
+    const hung = connectGateway(isolated.url, await tokenFor('alice'));
+    clients.push(hung);
+    const started = Date.now();
+    expect(await hung.subscribe(FULL).ended).toEqual({
+      kind: 'error',
+      error: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAVAILABLE' }) })],
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await hung.close();
+    await eventually(() => isolated.subscriptions.stats().upstreamConnections === 0, 2_000, 'upstream connection dropped');
+  });
 });
