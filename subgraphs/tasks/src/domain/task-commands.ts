@@ -95,7 +95,12 @@ export class TaskCommands {
   async createOccurrence(tx: EntityManager, completed: Task, dueAt: Date): Promise<Task | null> {
     const existing = await tx.findOne(TaskSchema, { previousOccurrenceId: completed.id });
     if (existing) return null;
-    const task = this.newTask(tx, completed.userId, { ...fieldsOf(completed), dueAt }, completed);
+    // Absolute reminders keep their distance to the due date in the next occurrence.
+    const shift = completed.dueAt ? dueAt.getTime() - completed.dueAt.getTime() : 0;
+    const reminders = completed.reminders.map((r) =>
+      r.at ? { offset: null, at: new Date(new Date(r.at).getTime() + shift).toISOString() } : r,
+    );
+    const task = this.newTask(tx, completed.userId, { ...fieldsOf(completed), dueAt, reminders }, completed);
     await this.commit(tx, task, EventType.TaskCreated, 'system:recurrence');
     return task;
   }
