@@ -1,0 +1,148 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createEventBus, EventType, Topic } from '@taskgraph/events';
+import {
+  callerFromRequest,
+  createLogger,
+  createMetrics,
+  createSubgraphServer,
+  type GraphQLResolverMap,
+  locatePostgres,
+  openDatabase,
+  readSchemaFile,
+  startHttpService,
+} from '@taskgraph/runtime';
+import { gql } from 'graphql-tag';
+import { Counter } from 'prom-client';
+import { resolveSyncSettings, type SyncServiceConfig } from './config.js';
+import type { SyncContext } from './context.js';
+import { TaskUpdateSchema } from './entities/task-update.entity.js';
+import { UserWatermarkSchema } from './entities/user-watermark.entity.js';
+import { prepareConsumers, syncGroups } from './events/consumer-start.js';
+import { reminderRelay } from './events/reminder-relay.js';
+import { taskUpdateIngest } from './events/task-update-ingest.js';
+import { RetentionPruner } from './feed/retention.js';
+import { SyncFeed } from './feed/sync-feed.js';
+import { migrations } from './migrations/index.js';
+import { resolvers } from './resolvers/index.js';
+import { startSubscriptionServer } from './ws-server.js';
+
+export const SERVICE_NAME = 'sync';
+export const DEFAULT_PORT = 4004;
+/** The subgraph's SDL (schema-first, STYLE §2). */
+export const typeDefsSource = readSchemaFile(import.meta.url);
+
+export type { SyncServiceConfig, SyncSettings } from './config.js';
+
+export interface SyncService {
+  /** GraphQL endpoint: HTTP queries and graphql-ws subscriptions (ws:// on the same URL). */
+  readonly url: string;
+  /** This process's instance id (its consumer group is `sync-<instanceId>`). */
+  readonly instanceId: string;
+  /** Prunes the replay window now (tests, operations); undefined when another instance was pruning. */
+  prune(): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the sync subgraph: consumes `task-updates` (into the retained replay window) and
+ * `reminders`, and serves `Query.syncRetention` over HTTP and the `Subscription` fields over
+ * graphql-ws on the same port and path.
+ */
+export async function createService(config: SyncServiceConfig): Promise<SyncService> {
+  const settings = resolveSyncSettings(config.sync);
+  const logger = createLogger(SERVICE_NAME, config.logLevel).child({ instance: settings.instanceId });
+  const metrics = createMetrics(SERVICE_NAME);
+  const livePushes = new Counter({
+    name: 'sync_live_pushes_total',
+    help: 'Task updates handed to live subscriptions of this process',
+    registers: [metrics.registry],
+  });
+  const postgres = await locatePostgres(config.databaseUrl, config.dataDir, logger);
+  const db = await openDatabase({
+    url: postgres.url,
+    schema: 'sync',
+    entities: [TaskUpdateSchema, UserWatermarkSchema],
+    migrations,
+    logger,
+    onQuery: () => metrics.dbQueries.inc(),
+  });
+  const bus = await createEventBus({ mode: config.eventBus, db, logger, metrics, appId: SERVICE_NAME, relay: false, dapr: config.dapr });
+
+  const feed = new SyncFeed(db, settings, metrics);
+  const touchedUsers = new Set<string>();
+  const groups = syncGroups(settings.instanceId);
+  await prepareConsumers(db.fork(), groups, config.eventBus === 'embedded');
+  bus.subscribe({
+    group: groups.taskUpdates,
+    topic: Topic.TaskUpdates,
+    handler: taskUpdateIngest({
+      hub: feed.taskUpdates,
+      logger,
+      retentionMs: settings.retentionSeconds * 1000,
+      touchedUsers,
+      onPublished: (n) => livePushes.inc(n),
+    }),
+  });
+  bus.subscribe({
+    group: groups.reminders,
+    topic: Topic.Reminders,
+    types: [EventType.ReminderDue],
+    handler: reminderRelay({ hub: feed.reminders, logger, maxAgeMs: settings.reminderMaxAgeMs }),
+  });
+  const pruner = new RetentionPruner(
+    db,
+    { retentionSeconds: settings.retentionSeconds, maxPerUser: settings.retentionMaxPerUser },
+    touchedUsers,
+    settings.pruneIntervalMs,
+    logger,
+  );
+
+  const typeDefs = gql(typeDefsSource);
+  const apollo = createSubgraphServer<SyncContext>(typeDefs, resolvers);
+  await apollo.start();
+  const http = await startHttpService<SyncContext>({
+    name: SERVICE_NAME,
+    host: config.host,
+    port: config.port,
+    logger,
+    metrics,
+    readiness: [
+      { name: 'database', check: async () => ({ ok: await db.ping() }) },
+      { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: { lag: await bus.lag().catch(() => undefined) } }) },
+    ],
+    routes: bus.routes(),
+    graphql: {
+      server: apollo,
+      context: async (req) => ({ caller: await callerFromRequest(req, config.internalTokenSecret), feed }),
+    },
+  });
+  const subscriptions = startSubscriptionServer({
+    server: http.server,
+    path: '/graphql',
+    // A second executable schema from the same SDL and resolvers: graphql-ws executes against it directly.
+    // biome-ignore lint/suspicious/noExplicitAny: resolver maps are checked per subgraph (as in createSubgraphServer)
+    schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as GraphQLResolverMap<any> }),
+    feed,
+    internalTokenSecret: config.internalTokenSecret,
+    keepAliveMs: settings.keepAliveMs,
+    maxPayloadBytes: settings.maxPayloadBytes,
+    logger,
+  });
+  await bus.start();
+  pruner.start();
+  logger.info({ group: groups.taskUpdates, mode: config.eventBus }, 'sync consuming');
+  return {
+    url: `${http.url}/graphql`,
+    instanceId: settings.instanceId,
+    prune: () => pruner.runOnce(),
+    async close() {
+      await pruner.stop();
+      await subscriptions.close();
+      await http.close();
+      await bus.close();
+      await apollo.stop();
+      await db.close();
+      await postgres.stop();
+    },
+  };
+}

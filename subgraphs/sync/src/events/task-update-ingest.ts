@@ -1,0 +1,64 @@
+import { drop, type EventHandler, EventType, retry, SUCCESS, type TaskEventData, type TaskEventType } from '@taskgraph/events';
+import type { Logger } from '@taskgraph/runtime';
+import { type TaskOp, type TaskUpdate, TaskUpdateSchema } from '../entities/task-update.entity.js';
+import type { LiveHub } from '../feed/live-hub.js';
+import { afterCommit } from './after-commit.js';
+
+const OP_BY_TYPE: Record<TaskEventType, TaskOp> = {
+  [EventType.TaskCreated]: 'CREATED',
+  [EventType.TaskUpdated]: 'UPDATED',
+  [EventType.TaskCompleted]: 'COMPLETED',
+  [EventType.TaskReopened]: 'REOPENED',
+  [EventType.TaskDeleted]: 'DELETED',
+};
+
+export interface TaskUpdateIngestOptions {
+  hub: LiveHub<TaskUpdate>;
+  logger: Logger;
+  /** Updates older than this are outside the window: not stored, not pushed (replays of old log ranges). */
+  retentionMs: number;
+  /** Users that got a row since the last prune (the per-user cap only looks at them). */
+  touchedUsers: Set<string>;
+  onPublished?: (subscribers: number) => void;
+}
+
+/**
+ * `task-updates` consumer: stores each update in the retained window (`insert … on conflict do
+ * nothing` on the cursor, so a redelivery — or another instance that stored it first — is
+ * harmless) and, after commit, pushes it to this process's live subscribers. Never throws.
+ */
+export function taskUpdateIngest(options: TaskUpdateIngestOptions): EventHandler {
+  return async (event, tx) => {
+    const op = OP_BY_TYPE[event.type as TaskEventType];
+    if (!op) return SUCCESS;
+    if (!/^[1-9]\d{0,18}$/.test(event.seq)) return drop(`event ${event.id} has no log position (seq ${event.seq}): it cannot get a cursor`);
+    const data = event.data as TaskEventData;
+    const occurredAt = new Date(data.occurredAt);
+    if (Date.now() - occurredAt.getTime() > options.retentionMs) {
+      options.logger.debug({ eventId: event.id, seq: event.seq }, 'update older than the retention window: skipped');
+      return SUCCESS;
+    }
+    const row: TaskUpdate = {
+      cursor: event.seq,
+      eventId: data.eventId,
+      userId: data.userId,
+      taskId: data.taskId.toLowerCase(),
+      op,
+      version: data.version,
+      changedFields: Object.keys(data.changes ?? {}).sort(),
+      tags: [...data.task.tags],
+      occurredAt,
+    };
+    try {
+      await tx.createQueryBuilder(TaskUpdateSchema).insert(row).onConflict('cursor').ignore().execute();
+    } catch (error) {
+      return retry(`storing update ${event.seq} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    options.touchedUsers.add(row.userId);
+    afterCommit(tx, () => {
+      const subscribers = options.hub.publish(row.userId, row);
+      options.onPublished?.(subscribers);
+    });
+    return SUCCESS;
+  };
+}

@@ -1,0 +1,15 @@
+import type { SyncContext } from '../context.js';
+import type { TaskUpdateFilterInput } from '../feed/task-update-filter.js';
+
+/** Root fields served over graphql-ws; each stream only ever carries the caller's events. */
+export const Subscription = {
+  taskUpdates: {
+    subscribe: (_: unknown, args: { filter?: TaskUpdateFilterInput | null; after?: bigint | null }, ctx: SyncContext) =>
+      ctx.feed.openTaskUpdates(ctx.caller.userId, args.filter, args.after),
+    resolve: (update: unknown) => update,
+  },
+  notificationReceived: {
+    subscribe: (_: unknown, __: unknown, ctx: SyncContext) => ctx.feed.openReminders(ctx.caller.userId),
+    resolve: (reminder: unknown) => reminder,
+  },
+};

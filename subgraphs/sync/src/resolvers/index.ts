@@ -1,0 +1,8 @@
+import { Cursor } from './Cursor.js';
+import { DateTime } from './DateTime.js';
+import { Query } from './Query.js';
+import { ReminderDue } from './ReminderDue.js';
+import { Subscription } from './Subscription.js';
+import { TaskUpdate } from './TaskUpdate.js';
+
+export const resolvers = { Cursor, DateTime, Query, Subscription, TaskUpdate, ReminderDue };
