@@ -124,13 +124,11 @@ export class EmbeddedConsumer {
   private async processOnce(row: OutboxRow): Promise<Outcome> {
     const { group, topic, types, handler } = this.subscription;
     const seq = String(row.seq);
+    // Another process of the group already moved past it (see claimOffset).
+    if (BigInt(seq) <= BigInt(this.offset)) return 'done';
     if (types && !types.includes(row.type as EventType)) {
       try {
-        await executeSql(
-          this.options.db.fork(),
-          'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ? and seq < ?',
-          [seq, group, topic, seq],
-        );
+        if (!(await this.claimOffset(this.options.db.fork(), seq))) return this.resync();
         this.offset = seq;
         this.count('SKIPPED');
         return 'done';
@@ -190,24 +188,25 @@ export class EmbeddedConsumer {
   }
 
   /**
-   * Moves the group's offset to `seq` inside `tx`, which also locks the offset row until commit;
-   * false when the offset is already at or past `seq` (another process of the group committed it
-   * first: competing consumers stay exactly-once). Rolled back with the handler's writes on RETRY.
+   * Moves the group's offset from the one this consumer read (`this.offset`) to `seq` inside `em`'s
+   * transaction, which also locks the offset row until commit. Compare-and-set: false when another
+   * process of the same group moved the offset meanwhile — it committed this event (or one after
+   * it) first, or it will retry one before it — so competing consumers stay exactly-once and in
+   * order. Rolled back with the handler's writes on RETRY.
    */
-  private async claimOffset(tx: EntityManager, seq: string): Promise<boolean> {
+  private async claimOffset(em: EntityManager, seq: string): Promise<boolean> {
     const { affectedRows } = await executeSql(
-      tx,
-      'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ? and seq < ?',
-      [seq, this.subscription.group, this.subscription.topic, seq],
+      em,
+      'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ? and seq = ?',
+      [seq, this.subscription.group, this.subscription.topic, this.offset],
     );
     return affectedRows === 1;
   }
 
-  /** Another process moved the offset past this event: continue from the committed offset. */
+  /** Another process of the group moved the offset: continue from the committed one. */
   private async resync(): Promise<Outcome> {
     try {
       this.offset = await this.committedOffset();
-      this.count('SKIPPED');
       return 'done';
     } catch (error) {
       this.log.error({ err: error }, 'reading the offset failed');
