@@ -36,7 +36,7 @@ export const SUBGRAPHS: readonly SubgraphEntry[] = [
   { name: 'tasks', load: () => import('@taskgraph/subgraph-tasks') },
   { name: 'audit', load: () => import('@taskgraph/subgraph-audit') },
   { name: 'notifications', load: () => import('@taskgraph/subgraph-notifications') },
-  // { name: 'sync', load: () => import('@taskgraph/subgraph-sync') },
+  { name: 'sync', load: () => import('@taskgraph/subgraph-sync') },
 ];
 
 export interface StartSystemOptions {
