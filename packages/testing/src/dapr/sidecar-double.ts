@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type AppRegistration, type BrokerDoubleOptions, DaprBrokerDouble, type DiscoveredSubscription } from './broker-double.js';
+import { type AppRegistration, type BrokerDoubleOptions, DaprBrokerDouble } from './broker-double.js';
 import { JobsDouble } from './jobs-double.js';
 import { sleep } from './sleep.js';
+import { discoverSubscriptions } from './subscription-discovery.js';
 
 /** A request the sidecar received, for assertions. */
 export interface RecordedRequest {
@@ -152,7 +153,7 @@ export class DaprSidecarDouble {
     this.ownApp ??= appUrl;
     const appId = options.appId ?? (appUrl === this.ownApp ? this.appId : 'app');
     const consumerId = options.consumerId ?? (appUrl === this.ownApp ? (this.options.consumerId ?? appId) : appId);
-    const subscriptions = await this.discover(appUrl, timeoutMs);
+    const subscriptions = await discoverSubscriptions(appUrl, timeoutMs, this.abort.signal);
     const app: AppRegistration = { appUrl, appId, consumerId, subscriptions };
     const index = this.apps.findIndex((a) => a.appUrl === appUrl);
     if (index >= 0) this.apps.splice(index, 1);
@@ -204,22 +205,6 @@ export class DaprSidecarDouble {
   private releaseHeld(): void {
     for (const res of this.held) send(res, 500, { errorCode: 'ERR_PUBSUB_PUBLISH_MESSAGE', message: 'double: publish timed out' });
     this.held.clear();
-  }
-
-  private async discover(appUrl: string, timeoutMs: number): Promise<DiscoveredSubscription[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const response = await fetch(`${appUrl}/dapr/subscribe`, { signal: AbortSignal.timeout(2_000) });
-        if (response.status === 404) return [];
-        if (response.ok) return parseSubscriptions(await response.json());
-      } catch {
-        // The app is not listening yet: daprd keeps waiting for it too.
-      }
-      if (this.abort.signal.aborted) throw new Error('sidecar closed');
-      if (Date.now() > deadline) throw new Error(`app ${appUrl} did not answer GET /dapr/subscribe`);
-      await sleep(20, this.abort.signal);
-    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -335,23 +320,6 @@ export async function startDaprSidecarDouble(options: DaprSidecarDoubleOptions =
   const sidecar = new DaprSidecarDouble(options);
   await sidecar.listen();
   return sidecar;
-}
-
-function parseSubscriptions(json: unknown): DiscoveredSubscription[] {
-  if (!Array.isArray(json)) throw new Error('GET /dapr/subscribe must answer a JSON array');
-  return json.map((entry: Record<string, unknown>) => {
-    const routes = entry.routes as { default?: unknown } | undefined;
-    const route = typeof routes?.default === 'string' ? routes.default : typeof entry.route === 'string' ? entry.route : undefined;
-    if (typeof entry.pubsubname !== 'string' || typeof entry.topic !== 'string' || !route) {
-      throw new Error(`invalid subscription ${JSON.stringify(entry)}`);
-    }
-    return {
-      pubsubname: entry.pubsubname,
-      topic: entry.topic,
-      route,
-      deadLetterTopic: typeof entry.deadLetterTopic === 'string' ? entry.deadLetterTopic : undefined,
-    };
-  });
 }
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
