@@ -54,7 +54,6 @@ export function clientCodegenConfig(options: ClientCodegenOptions): CodegenConfi
     schema,
     documents: options.documents,
     ignoreNoDocuments: false,
-    silent: true,
     errorsOnly: true,
     generates,
   };
