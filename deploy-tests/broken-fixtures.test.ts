@@ -1,0 +1,216 @@
+import { readFileSync } from 'node:fs';
+import { ALL_TOPICS, deadLetterTopic } from '@taskgraph/events';
+import { APPS, appById, repoPath } from './support/apps.js';
+import { daprComponentProblems, daprRunFileProblems, pubsubWiringProblems, resiliencyProblems } from './support/dapr-checks.js';
+import { dockerfileProblems } from './support/dockerfile.js';
+import { schemaProblems } from './support/k8s-schema.js';
+import { kafkaTopics, strimziProblems, topicProblems } from './support/kafka-checks.js';
+import { renderKustomization } from './support/kustomize.js';
+import { type K8sObject, parseYamlFile, readObjects } from './support/manifest.js';
+import {
+  appDeploymentProblems,
+  appServingProblems,
+  imageProblems,
+  ingressProblems,
+  workloadSecurityProblems,
+} from './support/workload-checks.js';
+
+/**
+ * The validators must be able to fail. First on committed broken copies of real files
+ * (deploy-tests/fixtures/broken/, which Jest does not run as tests), then on single mutations of the
+ * rendered minikube overlay: each mutation must produce its specific problem.
+ */
+const broken = (file: string) => repoPath('deploy-tests', 'fixtures', 'broken', file);
+
+describe('broken fixtures', () => {
+  it('a Deployment copy without dapr.io/app-port: the Deployment check reports exactly that', () => {
+    const tasks = appById('tasks');
+    expect(appDeploymentProblems(readObjects(repoPath('k8s', 'base', 'apps', 'tasks.yaml')), tasks)).toEqual([]);
+    expect(appDeploymentProblems(readObjects(broken('tasks-without-dapr-app-port.yaml')), tasks)).toEqual([
+      'Deployment/tasks: pod annotation dapr.io/app-port must be "4001" (got undefined)',
+    ]);
+  });
+
+  it('a topics copy without reminders-dlq: the topic check reports exactly that', () => {
+    const rendered = renderKustomization(repoPath('k8s', 'overlays', 'cloud'));
+    const withoutTopics = rendered.filter((o) => o.kind !== 'KafkaTopic');
+    expect(
+      topicProblems([...withoutTopics, ...readObjects(repoPath('k8s', 'base', 'kafka', 'topics.yaml'))], ALL_TOPICS, deadLetterTopic),
+    ).toEqual([]);
+    expect(
+      topicProblems([...withoutTopics, ...readObjects(broken('topics-without-reminders-dlq.yaml'))], ALL_TOPICS, deadLetterTopic),
+    ).toEqual(['KafkaTopic reminders-dlq: missing (the code publishes or dead-letters to it)']);
+  });
+
+  it('a Dockerfile copy without HEALTHCHECK: the Dockerfile check reports exactly that', () => {
+    expect(dockerfileProblems(readFileSync(repoPath('Dockerfile'), 'utf8'))).toEqual([]);
+    expect(dockerfileProblems(readFileSync(broken('Dockerfile'), 'utf8'))).toEqual(['Dockerfile: the runtime stage needs a HEALTHCHECK']);
+  });
+});
+
+type Mutation = [
+  description: string,
+  mutate: (objects: K8sObject[]) => void,
+  check: (objects: K8sObject[]) => string[] | Promise<string[]>,
+  expected: string,
+];
+
+const get = (objects: K8sObject[], kind: string, name: string): K8sObject => {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`${kind}/${name} not rendered`);
+  return o;
+};
+const container = (objects: K8sObject[], app: string) => get(objects, 'Deployment', app).spec.template.spec.containers[0];
+const envVar = (objects: K8sObject[], app: string, name: string) =>
+  container(objects, app).env.find((e: { name: string }) => e.name === name);
+const gateway = appById('gateway');
+
+const mutations: Mutation[] = [
+  [
+    'gateway without a readiness probe',
+    (o) => delete container(o, 'gateway').readinessProbe,
+    (o) => appDeploymentProblems(o, gateway),
+    'readinessProbe must be an httpGet probe',
+  ],
+  [
+    'liveness probe on the wrong path',
+    (o) => (container(o, 'audit').livenessProbe.httpGet.path = '/health'),
+    (o) => appDeploymentProblems(o, appById('audit')),
+    'livenessProbe path must be /healthz',
+  ],
+  [
+    'JWT_SECRET inline',
+    (o) => Object.assign(envVar(o, 'gateway', 'JWT_SECRET'), { value: 'x'.repeat(40), valueFrom: undefined }),
+    (o) => appDeploymentProblems(o, gateway),
+    'env JWT_SECRET has an inline value',
+  ],
+  [
+    'EVENT_BUS left embedded',
+    (o) => (envVar(o, 'sync', 'EVENT_BUS').value = 'embedded'),
+    (o) => appDeploymentProblems(o, appById('sync')),
+    'env EVENT_BUS must be "dapr"',
+  ],
+  [
+    'Dapr disabled',
+    (o) => (get(o, 'Deployment', 'notifications').spec.template.metadata.annotations['dapr.io/enabled'] = 'false'),
+    (o) => appDeploymentProblems(o, appById('notifications')),
+    'dapr.io/enabled must be "true"',
+  ],
+  [
+    'privilege escalation allowed',
+    (o) => (container(o, 'tasks').securityContext.allowPrivilegeEscalation = true),
+    (o) => workloadSecurityProblems(get(o, 'Deployment', 'tasks')),
+    'allowPrivilegeEscalation must be false',
+  ],
+  [
+    'no memory limit',
+    (o) => delete container(o, 'tasks').resources.limits.memory,
+    (o) => workloadSecurityProblems(get(o, 'Deployment', 'tasks')),
+    'resources.limits.memory missing',
+  ],
+  [
+    'writable root filesystem',
+    (o) => (container(o, 'sync').securityContext.readOnlyRootFilesystem = false),
+    (o) => workloadSecurityProblems(get(o, 'Deployment', 'sync')),
+    'readOnlyRootFilesystem must be true',
+  ],
+  [
+    'image on latest',
+    (o) => (container(o, 'audit').image = 'taskgraph/audit:latest'),
+    (o) => imageProblems(get(o, 'Deployment', 'audit')),
+    'needs an explicit tag',
+  ],
+  [
+    'Service on the wrong port',
+    (o) => (get(o, 'Service', 'tasks').spec.ports[0].port = 8080),
+    (o) => appServingProblems(o, appById('tasks')),
+    'Service/taskgraph/tasks: no port 4001',
+  ],
+  [
+    'HPA missing',
+    (o) => o.splice(o.indexOf(get(o, 'HorizontalPodAutoscaler', 'tasks')), 1),
+    (o) => appServingProblems(o, appById('tasks')),
+    'HorizontalPodAutoscaler for tasks: missing',
+  ],
+  [
+    'PDB missing',
+    (o) => o.splice(o.indexOf(get(o, 'PodDisruptionBudget', 'audit')), 1),
+    (o) => appServingProblems(o, appById('audit')),
+    'PodDisruptionBudget for audit: missing',
+  ],
+  [
+    'Ingress with nginx default timeouts',
+    (o) => delete get(o, 'Ingress', 'gateway').metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout'],
+    (o) => ingressProblems(o, gateway),
+    'proxy-read-timeout must be >= 3600',
+  ],
+  [
+    'Deployment with a wrongly typed port (schema)',
+    (o) => (container(o, 'gateway').ports[0].containerPort = '4000'),
+    (o) => schemaProblems(get(o, 'Deployment', 'gateway')),
+    'containerPort must be integer',
+  ],
+  [
+    'Kafka without the KRaft annotation',
+    (o) => delete get(o, 'Kafka', 'taskgraph').metadata.annotations!['strimzi.io/kraft'],
+    strimziProblems,
+    'annotation strimzi.io/kraft must be "enabled"',
+  ],
+  [
+    'topic with more replicas than brokers',
+    (o) => (kafkaTopics(o)[0]!.spec.replicas = 3),
+    (o) => topicProblems(o, ALL_TOPICS, deadLetterTopic),
+    'replicas=3 must be between 1 and the 1 broker(s)',
+  ],
+  [
+    'stale topic nobody uses',
+    (o) =>
+      o.push({
+        ...structuredClone(kafkaTopics(o)[0]!),
+        metadata: { name: 'task-events-v0', labels: { 'strimzi.io/cluster': 'taskgraph' } },
+      }),
+    (o) => topicProblems(o, ALL_TOPICS, deadLetterTopic),
+    'KafkaTopic task-events-v0: not used by the code',
+  ],
+  [
+    'broadcast component with a shared group',
+    (o) => get(o, 'Component', 'pubsub-broadcast').spec.metadata.push({ name: 'consumerGroup', value: 'sync' }),
+    (o) => daprComponentProblems(o, APPS, { selfHosted: false }),
+    'consumerID "{podName}"',
+  ],
+  [
+    'pubsub starting at the newest offset',
+    (o) => (get(o, 'Component', 'pubsub').spec.metadata.find((m: { name: string }) => m.name === 'initialOffset').value = 'newest'),
+    (o) => daprComponentProblems(o, APPS, { selfHosted: false }),
+    'initialOffset must be "oldest"',
+  ],
+  [
+    'sync on the shared pub/sub',
+    (o) => (envVar(o, 'sync', 'DAPR_PUBSUB_NAME').value = 'pubsub'),
+    pubsubWiringProblems,
+    'is not scoped to sync',
+  ],
+  [
+    'resiliency target naming an undefined policy',
+    (o) => (get(o, 'Resiliency', 'taskgraph-resiliency').spec.targets.apps.tasks.retry = 'nope'),
+    (o) => resiliencyProblems(o, APPS),
+    'retry "nope" is not defined',
+  ],
+];
+
+describe('each mutation of the rendered minikube overlay is reported', () => {
+  it.each(mutations)('%s', async (_description, mutate, check, expected) => {
+    const objects = renderKustomization(repoPath('k8s', 'overlays', 'minikube'));
+    expect(await check(objects)).toEqual([]);
+    mutate(objects);
+    const problems = await check(objects);
+    expect(problems.some((p) => p.includes(expected))).toBe(true);
+  });
+
+  it('dapr.yaml with a wrong port is reported', () => {
+    const [run] = parseYamlFile(repoPath('dapr', 'dapr.yaml')) as [{ apps: { appID: string; appPort: number }[] }];
+    expect(daprRunFileProblems(run, repoPath('dapr'), APPS, 'pubsub-broadcast')).toEqual([]);
+    run.apps.find((a) => a.appID === 'tasks')!.appPort = 5001;
+    expect(daprRunFileProblems(run, repoPath('dapr'), APPS, 'pubsub-broadcast')).toEqual(['dapr.yaml tasks: appPort 5001 must be 4001']);
+  });
+});
