@@ -69,7 +69,11 @@ export function strimziProblems(objects: K8sObject[]): string[] {
  * The KafkaTopics are exactly the topics the code uses and their dead-letter topics, each attached to the
  * Kafka cluster, with partitions, replicas within the broker count and retention set.
  */
-export function topicProblems<T extends string>(objects: K8sObject[], codeTopics: readonly T[], deadLetter: (topic: T) => string): string[] {
+export function topicProblems<T extends string>(
+  objects: K8sObject[],
+  codeTopics: readonly T[],
+  deadLetter: (topic: T) => string,
+): string[] {
   const problems: string[] = [];
   const topics = kafkaTopics(objects);
   const byName = new Map(topics.map((t) => [String(t.spec?.topicName ?? t.metadata.name), t]));
