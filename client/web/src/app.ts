@@ -208,13 +208,11 @@ export function startApp(root: HTMLElement, session: Session, signOut: () => voi
     // Audit records the same change from its own event: give it a moment before re-reading history.
     if (historyTaskId === update.taskId) setTimeout(() => void showHistory(update.taskId), 500);
   }
+  renderEditor();
+  startNotifications(client, byId('badge-slot'), byId('notifications'), showError);
   startLiveFeed(client, {
+    load: () => loadTasks(),
     update: onUpdate,
-    resync: () => void loadTasks(),
     failed: (error) => setLive('unavailable', error.code),
   });
-
-  startNotifications(client, byId('badge-slot'), byId('notifications'), showError);
-  renderEditor();
-  void loadTasks();
 }
