@@ -144,9 +144,18 @@ export function daprRunFileProblems(
 ): string[] {
   const problems: string[] = [];
   if (run?.version !== 1) problems.push('dapr.yaml: version must be 1');
-  const resources = run?.common?.resourcesPath ?? run?.common?.resourcesPaths;
-  if (typeof resources !== 'string' || !existsSync(resolve(runFileDir, resources)))
-    problems.push(`dapr.yaml: common.resourcesPath ${resources} does not exist`);
+  // resourcesPaths (a list); the older resourcesPath is deprecated in run files.
+  const resources: unknown = run?.common?.resourcesPaths;
+  if (!Array.isArray(resources) || resources.length === 0)
+    problems.push('dapr.yaml: common.resourcesPaths must list the self-hosted resources');
+  else
+    for (const path of resources)
+      if (!existsSync(resolve(runFileDir, String(path)))) problems.push(`dapr.yaml: resources path ${path} does not exist`);
+  // The CLI reads env into map[string]string: quote numbers so every value is a YAML string.
+  for (const env of [run?.common?.env, ...(run?.apps ?? []).map((a: { env?: unknown }) => a.env)]) {
+    for (const [key, value] of Object.entries((env ?? {}) as Record<string, unknown>))
+      if (typeof value !== 'string') problems.push(`dapr.yaml: env ${key} must be a string`);
+  }
   const entries: { appID: string; appPort?: number; appDirPath?: string; command?: string[]; env?: Record<string, unknown> }[] =
     run?.apps ?? [];
   const ids = entries.map((e) => e.appID);
