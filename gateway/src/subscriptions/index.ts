@@ -9,6 +9,14 @@ export {
   type ObservedSubscription,
   type SeenClose,
 } from './gateway-client.js';
+export {
+  type LatencySummary,
+  measureRealtimeLatency,
+  type RealtimeLatencyOptions,
+  type RealtimeLatencyReport,
+  type RealtimeLatencySample,
+  summarize,
+} from './latency-probe.js';
 export type { SubscriptionMetrics } from './metrics.js';
 export { DEFAULT_SUBSCRIPTION_OPTIONS, SubscriptionCloseCode, type SubscriptionOptions } from './options.js';
 export { type SubscriptionPlan, SubscriptionPlanner } from './planner.js';

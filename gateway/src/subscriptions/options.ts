@@ -10,7 +10,12 @@ export interface SubscriptionOptions {
   maxBufferedMessages: number;
   /** Serialized bytes queued for one client subscription before it counts as a slow consumer. */
   maxBufferedBytes: number;
-  /** Upstream events waiting for their entity fetches in one pipeline before it gives up (UNAVAILABLE). */
+  /**
+   * Upstream events waiting for their entity fetches at which the gateway stops reading that
+   * subgraph connection (TCP backpressure; resumed at half), e.g. during a large cursor replay.
+   */
+  pauseUpstreamAt: number;
+  /** Hard bound behind `pauseUpstreamAt`: more waiting events end the pipeline with UNAVAILABLE. */
   maxPendingEvents: number;
   /** Events of one pipeline whose entity fetches run at the same time (results stay in order). */
   eventConcurrency: number;
@@ -35,6 +40,7 @@ export const DEFAULT_SUBSCRIPTION_OPTIONS: SubscriptionOptions = {
   path: '/graphql',
   maxBufferedMessages: 100,
   maxBufferedBytes: 1024 * 1024,
+  pauseUpstreamAt: 64,
   maxPendingEvents: 1_000,
   eventConcurrency: 8,
   maxSubscriptionsPerConnection: 50,

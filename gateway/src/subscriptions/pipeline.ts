@@ -3,7 +3,7 @@ import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import type { ClientStream } from './client-stream.js';
 import { type EventExecution, executeSubscriptionEvent, formatErrors, toGraphQLErrors, type UpstreamEvent } from './event-executor.js';
 import type { SubscriptionMetrics } from './metrics.js';
-import type { UpstreamListener } from './upstream-pool.js';
+import type { UpstreamHandle, UpstreamListener } from './upstream-pool.js';
 
 type Output =
   | { kind: 'result'; result: FormattedExecutionResult; bytes: number }
@@ -18,6 +18,8 @@ interface Slot {
 
 export interface PipelineOptions {
   eventConcurrency: number;
+  /** Unresolved events at which the upstream socket stops being read (resumed at half). */
+  pauseUpstreamAt: number;
   maxPendingEvents: number;
 }
 
@@ -25,9 +27,10 @@ export interface PipelineOptions {
  * Resolves the events of one distinct client subscription (same user, operation and variables)
  * and fans each result out to every client stream subscribed to it, so identical subscriptions
  * (several tabs) cost one set of entity fetches per event. Events are resolved up to
- * `eventConcurrency` at a time but delivered strictly in upstream order; more than
- * `maxPendingEvents` unresolved events (subgraphs too slow for the event rate) ends the
- * pipeline with UNAVAILABLE rather than queueing without bound.
+ * `eventConcurrency` at a time but delivered strictly in upstream order. At `pauseUpstreamAt`
+ * unresolved events the upstream socket stops being read (TCP backpressure to the subgraph, so
+ * a large replay flows at the speed of the entity fetches); `maxPendingEvents` is the hard
+ * bound behind it: past it the pipeline ends with UNAVAILABLE rather than queueing without bound.
  */
 export class Pipeline implements UpstreamListener {
   private readonly streams = new Set<ClientStream>();
@@ -36,7 +39,8 @@ export class Pipeline implements UpstreamListener {
   /** Slots are started in order, so the started ones are always a prefix of `slots`. */
   private startedCount = 0;
   private disposed = false;
-  private releaseUpstream: () => void = () => {};
+  private upstream: UpstreamHandle = { release: () => {}, pressure: () => {} };
+  private pressured = false;
 
   constructor(
     readonly key: string,
@@ -47,10 +51,10 @@ export class Pipeline implements UpstreamListener {
   ) {}
 
   /** Connects the pipeline to its upstream (after construction: the upstream may end synchronously). */
-  attach(acquire: (listener: UpstreamListener) => () => void): void {
-    const release = acquire(this);
-    if (this.disposed) release();
-    else this.releaseUpstream = release;
+  attach(acquire: (listener: UpstreamListener) => UpstreamHandle): void {
+    const upstream = acquire(this);
+    if (this.disposed) upstream.release();
+    else this.upstream = upstream;
   }
 
   get size(): number {
@@ -75,6 +79,10 @@ export class Pipeline implements UpstreamListener {
       return;
     }
     this.slots.push({ event, receivedAt: process.hrtime.bigint(), started: false, output: undefined });
+    if (!this.pressured && this.slots.length >= this.options.pauseUpstreamAt) {
+      this.pressured = true;
+      this.upstream.pressure(true);
+    }
     this.pump();
   }
 
@@ -121,6 +129,10 @@ export class Pipeline implements UpstreamListener {
         this.metrics.resultsSent.inc();
       }
     }
+    if (this.pressured && this.slots.length <= this.options.pauseUpstreamAt / 2) {
+      this.pressured = false;
+      this.upstream.pressure(false);
+    }
   }
 
   private deliverEnd(errors: readonly GraphQLFormattedError[] | undefined): void {
@@ -134,7 +146,7 @@ export class Pipeline implements UpstreamListener {
     this.disposed = true;
     this.slots.length = 0;
     this.streams.clear();
-    this.releaseUpstream();
+    this.upstream.release();
     this.onDispose(this);
   }
 }

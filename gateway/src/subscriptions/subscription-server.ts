@@ -22,6 +22,7 @@ import type { Authenticate } from '../auth.js';
 import type { GatewayContext, SubgraphDataSource } from '../subgraph-data-source.js';
 import { ClientStream, SubscriptionTerminated } from './client-stream.js';
 import { authenticateConnection, ConnectionState } from './connection-state.js';
+import { EntityBatcher } from './entity-batcher.js';
 import type { FormatError } from './event-executor.js';
 import { createSubscriptionMetrics, type SubscriptionMetrics } from './metrics.js';
 import { DEFAULT_SUBSCRIPTION_OPTIONS, SubscriptionCloseCode, type SubscriptionOptions } from './options.js';
@@ -137,7 +138,16 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
     if (!pipeline) {
       pipeline = new Pipeline(
         key,
-        { planner: request.planner, plan, variables, userId: state.userId, dataSources: host.dataSources(), formatError, logger },
+        {
+          planner: request.planner,
+          plan,
+          variables,
+          userId: state.userId,
+          // Per pipeline (one user): concurrent events' entity fetches are merged per subgraph.
+          dataSources: new Map([...host.dataSources()].map(([name, source]) => [name, new EntityBatcher(source)])),
+          formatError,
+          logger,
+        },
         options,
         metrics,
         (disposed) => {
@@ -169,7 +179,7 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
           listener.end([
             { message: `Subscription source "${primary.serviceName}" is unavailable`, extensions: { code: ErrorCode.UNAVAILABLE } },
           ]);
-          return () => {};
+          return { release: () => {}, pressure: () => {} };
         }
         const used = Object.fromEntries(
           (primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]),

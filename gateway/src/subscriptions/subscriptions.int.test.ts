@@ -190,10 +190,35 @@ describe('federated subscriptions', () => {
     const fast = newTaskId();
     delays.set(slow, 300);
     world.change('alice', slow, 'CREATED', 'slow');
+    // A later turn, so the fast event's fetches are not batched with the slow one's.
+    await new Promise((resolve) => setTimeout(resolve, 30));
     world.change('alice', fast, 'CREATED', 'fast');
     const results = await sub.waitFor(2);
     expect(results.map((r) => r.data?.taskUpdates.task?.title)).toEqual(['slow', 'fast']);
     delays.delete(slow);
+  });
+
+  it("batches concurrent events' entity fetches and splits results and errors back per event", async () => {
+    const alice = await client('alice');
+    const sub = alice.subscribe<{ taskUpdates: Update }>(FULL);
+    await feedActive(1);
+    const [ok, boom] = [newTaskId(), newTaskId()];
+    const requestsBefore = tasks.log.requests;
+    world.change('alice', ok, 'CREATED', 'fine');
+    world.change('alice', boom, 'CREATED', 'boom');
+    const [first, second] = await sub.waitFor(2);
+    expect(first).toEqual({
+      data: { taskUpdates: { cursor: expect.any(Number), op: 'CREATED', task: { title: 'fine', history: [{ action: 'CREATED' }] } } },
+    });
+    expect(second!.data).toEqual({ taskUpdates: { cursor: expect.any(Number), op: 'CREATED', task: null } });
+    // Both tasks and audit fail for that entity; each error lands on this event only.
+    const failure = expect.objectContaining({
+      message: `Task ${boom} exploded`,
+      path: ['taskUpdates', 'task'],
+      extensions: expect.objectContaining({ code: 'NOT_FOUND' }),
+    });
+    expect(second!.errors).toEqual([failure, failure]);
+    expect(tasks.log.requests - requestsBefore).toBe(1);
   });
 
   it('replays after a cursor then continues live, and passes RESYNC_REQUIRED through', async () => {
@@ -217,6 +242,23 @@ describe('federated subscriptions', () => {
     expect(await stale.ended).toEqual({ kind: 'complete' });
     world.retainedAfter = 0;
   });
+
+  it('replays a backlog larger than the pending-event bound by not reading the feed while behind', async () => {
+    const alice = await client('alice');
+    const id = newTaskId();
+    const start = world.change('alice', id, 'CREATED', 'backlog');
+    const total = 3_000; // > maxPendingEvents (1000): only backpressure gets them all through
+    for (let i = 1; i < total; i++) world.change('alice', id, 'UPDATED');
+    const sub = alice.subscribe<{ taskUpdates: { cursor: number; task: { title: string } } }>(
+      'subscription($after: Int) { taskUpdates(after: $after, taskIds: ["' + id + '"]) { cursor task { title } } }',
+      { after: start.cursor - 1 },
+    );
+    const results = await sub.waitFor(total, 30_000);
+    expect(results.every((r) => r.errors === undefined && r.data?.taskUpdates.task.title === 'backlog')).toBe(true);
+    const cursors = results.map((r) => r.data!.taskUpdates.cursor);
+    expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
+    expect(new Set(cursors).size).toBe(total);
+  }, 40_000);
 
   it('ends the subscription with UNAVAILABLE when the feed drops, then reconnects with a fresh internal token', async () => {
     const alice = await client('alice');

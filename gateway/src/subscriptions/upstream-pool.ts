@@ -38,6 +38,21 @@ interface Connection {
   readonly key: string;
   readonly client: Client;
   readonly upstreams: Set<Upstream>;
+  /** Listeners that cannot keep up: while any is here, the socket is not read (TCP backpressure). */
+  readonly pressured: Set<UpstreamListener>;
+  socket: WebSocket | undefined;
+}
+
+/** A listener's hold on an upstream. */
+export interface UpstreamHandle {
+  /** Leaves the upstream; the last listener to leave completes it. Idempotent. */
+  release(): void;
+  /**
+   * `true`: this listener is behind, stop reading the upstream socket (the subgraph's sends then
+   * wait, e.g. a large replay is read from its database only as fast as the gateway resolves it);
+   * `false`: caught up again.
+   */
+  pressure(on: boolean): void;
 }
 
 export interface UpstreamPoolOptions {
@@ -72,11 +87,11 @@ export class UpstreamPool {
     return { upstreams: this.upstreams.size, connections: this.connections.size };
   }
 
-  /** Adds `listener` to the matching upstream (started on first use); returns its release. */
-  acquire(request: UpstreamRequest, listener: UpstreamListener): () => void {
+  /** Adds `listener` to the matching upstream (started on first use). */
+  acquire(request: UpstreamRequest, listener: UpstreamListener): UpstreamHandle {
     if (this.closed) {
       listener.end([unavailable(request.service, 'the gateway is shutting down')]);
-      return () => {};
+      return { release: () => {}, pressure: () => {} };
     }
     const key = [
       request.service,
@@ -90,10 +105,25 @@ export class UpstreamPool {
     if (!upstream) upstream = this.start(key, request);
     upstream.listeners.add(listener);
     const current = upstream;
-    return () => {
-      if (!current.listeners.delete(listener)) return;
-      if (current.listeners.size === 0) this.stop(current);
+    return {
+      release: () => {
+        this.setPressure(current.connection, listener, false);
+        if (!current.listeners.delete(listener)) return;
+        if (current.listeners.size === 0) this.stop(current);
+      },
+      pressure: (on) => {
+        if (current.listeners.has(listener)) this.setPressure(current.connection, listener, on);
+      },
     };
+  }
+
+  private setPressure(connection: Connection, listener: UpstreamListener, on: boolean): void {
+    if (on) connection.pressured.add(listener);
+    else if (!connection.pressured.delete(listener)) return;
+    const socket = connection.socket;
+    if (!socket) return;
+    if (connection.pressured.size > 0 && !socket.isPaused) socket.pause();
+    else if (connection.pressured.size === 0 && socket.isPaused) socket.resume();
   }
 
   /** Ends every upstream (listeners get UNAVAILABLE) and closes every connection. */
@@ -173,11 +203,12 @@ export class UpstreamPool {
     const existing = this.connections.get(key);
     if (existing) return existing;
     const { signer, options, logger } = this.deps;
-    let activeSocket: WebSocket | undefined;
     let pongTimer: NodeJS.Timeout | undefined;
     const connection: Connection = {
       key,
       upstreams: new Set(),
+      pressured: new Set(),
+      socket: undefined,
       client: createClient({
         url: webSocketUrl(request.url),
         webSocketImpl: WebSocket,
@@ -191,7 +222,8 @@ export class UpstreamPool {
         connectionAckWaitTimeout: options.upstreamAckTimeoutMs,
         on: {
           connected: (socket, _payload, wasRetry) => {
-            activeSocket = socket as WebSocket;
+            connection.socket = socket as WebSocket;
+            if (connection.pressured.size > 0) connection.socket.pause();
             // graphql-ws reconnects on a 1000 close even with retries off; resubscribing would
             // replay or skip events, so end the upstreams instead (clients resume by cursor).
             if (wasRetry) {
@@ -200,11 +232,12 @@ export class UpstreamPool {
             }
           },
           ping: (received) => {
-            if (received) return;
+            // While paused for backpressure the pong cannot be read: do not count it as missing.
+            if (received || connection.socket?.isPaused) return;
             clearTimeout(pongTimer);
             pongTimer = setTimeout(() => {
               logger.warn({ service: request.service }, 'subscription subgraph missed a pong; dropping the connection');
-              if (activeSocket?.readyState === WebSocket.OPEN) activeSocket.close(4408, 'Pong timeout');
+              if (connection.socket?.readyState === WebSocket.OPEN) connection.socket.close(4408, 'Pong timeout');
             }, options.upstreamPongTimeoutMs);
             pongTimer.unref();
           },
@@ -213,7 +246,7 @@ export class UpstreamPool {
           },
           closed: () => {
             clearTimeout(pongTimer);
-            activeSocket = undefined;
+            connection.socket = undefined;
           },
         },
       }),
