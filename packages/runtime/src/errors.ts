@@ -29,6 +29,30 @@ export const badInput = (message: string, field?: string) => new AppError(ErrorC
 export const notFound = (what: string, id: string) => new AppError(ErrorCode.NOT_FOUND, `${what} ${id} not found`, { id });
 export const unauthenticated = (message = 'Authentication required') => new AppError(ErrorCode.UNAUTHENTICATED, message);
 
+/** errno / SQLSTATE of a database (or peer) that is down or restarting: not the request's fault, retryable. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|Connection ended unexpectedly|connection error and is not queryable|Timeout acquiring a connection|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)/i;
+
+/**
+ * True for infrastructure failures (Postgres stopped or restarting, connection refused or cut,
+ * pool exhausted): clients get UNAVAILABLE (retry later) instead of a masked internal error.
+ * Duck-typed (errors from `net` or `pg` may come from another realm, or be wrapped by graphql-js as
+ * `NonErrorThrown` with `thrownValue`); follows `cause`. SQLSTATE class 08 is "connection exception".
+ */
+export function isUnavailableError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
+    const { code, message, cause, thrownValue } = current as { code?: unknown; message?: unknown; cause?: unknown; thrownValue?: unknown };
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)) return true;
+    current = cause ?? thrownValue;
+  }
+  return false;
+}
+
+const unavailable = () => ({ message: 'Service temporarily unavailable; retry later', extensions: { code: ErrorCode.UNAVAILABLE } });
+
 /** Converts any thrown value to a GraphQLError with a registry code. */
 export function toGraphQLError(error: unknown): GraphQLError {
   if (error instanceof GraphQLError) {
@@ -43,6 +67,10 @@ export function toGraphQLError(error: unknown): GraphQLError {
     return error;
   }
   if (error instanceof AppError) return new GraphQLError(error.message, { extensions: { ...error.details, code: error.code } });
+  if (isUnavailableError(error)) {
+    const { message, extensions } = unavailable();
+    return new GraphQLError(message, { extensions });
+  }
   return new GraphQLError('Internal server error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
 }
 
@@ -69,6 +97,7 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     const { stacktrace: _s, ...extensions } = formatted.extensions ?? {};
     if (code !== ErrorCode.INTERNAL_SERVER_ERROR) return { ...formatted, extensions };
   }
+  if (isUnavailableError(original)) return { ...unavailable(), locations: formatted.locations, path: formatted.path };
   return {
     message: 'Internal server error',
     locations: formatted.locations,
