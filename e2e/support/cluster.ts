@@ -86,15 +86,17 @@ export class Cluster {
     const names = this.options.subgraphs ?? SYSTEM_SUBGRAPHS;
     const children = new Set(this.options.children ?? []);
     const ports = await Promise.all(names.map(() => freePort()));
-    await Promise.all(
-      names.map(async (name, i) => {
-        const port = ports[i]!;
-        const config = { ...this.options.config?.(name) };
-        const member = children.has(name) ? this.childMember(name, port, config) : await this.inProcessMember(name, port, config);
-        this.members.set(name, member);
-        await member.start();
-      }),
-    );
+    // Modules load one at a time: Jest's ESM loader fails on concurrent imports of one graph.
+    for (const [i, name] of names.entries()) {
+      const config = { ...this.options.config?.(name) };
+      const member = children.has(name) ? this.childMember(name, ports[i]!, config) : await this.inProcessMember(name, ports[i]!, config);
+      this.members.set(name, member);
+    }
+    // Child processes start in parallel (slow: module loading); in-process ones one by one, as startSystem does.
+    const members = [...this.members.values()];
+    const starting = Promise.all(members.filter((m) => m.child).map((m) => m.start()));
+    for (const member of members.filter((m) => !m.child)) await member.start();
+    await starting;
     const subgraphs = names.map((name) => ({ name, url: this.member(name).url, sdl: readFileSync(subgraphSdlPath(name), 'utf8') }));
     this.gateway = await createGateway(
       testGatewayConfig(
