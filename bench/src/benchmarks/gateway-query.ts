@@ -1,0 +1,244 @@
+/**
+ * 1. Gateway queries: one nested query across tasks + audit (`Task.history`) + notifications
+ * (`Task.reminders`) at fixed concurrency, through our gateway, a plain Apollo gateway and Hive
+ * Gateway, each in its own process, in interleaved rounds against the same subgraphs.
+ *
+ * Two workloads: `distinct` — each of the 16 client loops reads its own page of 20 tasks, so no two
+ * requests in flight are identical (what many users produce); `identical` — every loop sends the
+ * same request (what request de-duplication feeds on).
+ */
+import type { BenchContext, Benchmark, BenchOutput } from '../lib/benchmark.js';
+import { procPath, startChild } from '../lib/child.js';
+import { profileMarkdown, summarizeProfile } from '../lib/cpuprofile.js';
+import {
+  type GatewayChild,
+  postGraphQL,
+  profileDir,
+  type RunningSystemChild,
+  startGatewayChild,
+  startSystemChild,
+} from '../lib/harness.js';
+import { table, verdict } from '../lib/report.js';
+import { seedTasks } from '../lib/seed.js';
+import { fmt, median } from '../lib/stats.js';
+import type { GatewayKind } from '../procs/gateway.js';
+import type { HttpLoadRequest, HttpLoadResult } from '../procs/http-load.js';
+
+export const QUERY = `query TaskBoard($after: String) {
+  tasks(first: 20, after: $after, orderBy: CREATED_AT_ASC) {
+    edges { node {
+      id title status priority dueAt version
+      history(first: 5) { edges { node { action version occurredAt actor } } }
+      reminders { id offset fireAt status }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+const KINDS: GatewayKind[] = ['ours', 'apollo', 'hive'];
+const LABEL: Record<GatewayKind, string> = {
+  ours: 'ours (`createGateway`)',
+  apollo: 'plain `@apollo/gateway` + `startStandaloneServer`',
+  hive: 'Hive Gateway runtime',
+};
+const CONCURRENCY = 16;
+const PAGE = 20;
+type Workload = 'distinct' | 'identical';
+const WORKLOADS: Workload[] = ['distinct', 'identical'];
+
+interface Round {
+  workload: Workload;
+  kind: GatewayKind;
+  round: number;
+  result: HttpLoadResult;
+}
+
+type Page = { tasks: { edges: { node: { history: { edges: unknown[] }; reminders: unknown[] } }[]; pageInfo: { endCursor: string } } };
+
+/** `after` cursors of the first `count` pages (null for the first). */
+async function pageCursors(system: RunningSystemChild, count: number): Promise<(string | null)[]> {
+  const cursors: (string | null)[] = [null];
+  while (cursors.length < count) {
+    const page = await system.graphql<Page>(QUERY, { after: cursors.at(-1) });
+    cursors.push(page.tasks.pageInfo.endCursor);
+  }
+  return cursors;
+}
+
+const body = (after: string | null) => JSON.stringify({ query: QUERY, operationName: 'TaskBoard', variables: { after } });
+
+export const gatewayQuery: Benchmark = {
+  name: 'gateway',
+  title: 'Gateway queries: ours vs plain Apollo vs Hive',
+  async run(context: BenchContext): Promise<BenchOutput> {
+    const rounds = context.quick ? 1 : 3;
+    const durationMs = context.quick ? 3_000 : 10_000;
+    const warmupMs = context.quick ? 1_000 : 3_000;
+    const systemDir = profileDir('gateway', 'system');
+    const system = await startSystemChild({ profile: systemDir });
+    const gateways: GatewayChild[] = [];
+    const load = startChild(procPath('http-load'), { name: 'http-load' });
+    try {
+      await seedTasks(system, { tasks: CONCURRENCY * PAGE, reminders: 2, updates: 2 });
+      const cursors = await pageCursors(system, CONCURRENCY);
+      const dirs = Object.fromEntries(KINDS.map((k) => [k, profileDir('gateway', k)])) as Record<GatewayKind, string>;
+      for (const kind of KINDS) gateways.push(await startGatewayChild(system, kind, { profile: dirs[kind] }));
+      await load.ready;
+
+      // Same answer from every gateway before timing anything.
+      let responseBytes = 0;
+      let sample: Page | undefined;
+      for (const after of [cursors[0] ?? null, cursors[CONCURRENCY - 1] ?? null]) {
+        const answers = await Promise.all(gateways.map((g) => postGraphQL<Page>(g.url, system.token, QUERY, { after })));
+        const reference = JSON.stringify(answers[0]);
+        answers.forEach((answer, i) => {
+          if (answer.errors || JSON.stringify(answer) !== reference)
+            throw new Error(`gateway ${gateways[i]?.kind} answered differently: ${JSON.stringify(answer).slice(0, 500)}`);
+        });
+        responseBytes = reference.length;
+        sample = answers[0]?.data;
+      }
+
+      const results: Round[] = [];
+      const windows: Record<GatewayKind, [number, number][]> = { ours: [], apollo: [], hive: [] };
+      for (const workload of WORKLOADS) {
+        for (let round = 1; round <= rounds; round++) {
+          for (const gateway of gateways) {
+            const request: HttpLoadRequest = {
+              url: gateway.url,
+              headers: { authorization: `Bearer ${system.token}` },
+              body: workload === 'distinct' ? cursors.map(body) : body(null),
+              concurrency: CONCURRENCY,
+              warmupMs,
+              durationMs,
+            };
+            const result = await load.request<HttpLoadResult>('run', request);
+            if (result.errors > 0) throw new Error(`${gateway.kind}: ${result.errors} errors, first: ${result.firstError}`);
+            results.push({ workload, kind: gateway.kind, round, result });
+            if (workload === 'distinct') windows[gateway.kind].push([result.startedAt, result.endedAt]);
+            console.log(
+              `  ${workload} ${gateway.kind} round ${round}: ${fmt(result.throughput)} req/s, p50 ${fmt(result.latency.p50)} p95 ${fmt(result.latency.p95)} p99 ${fmt(result.latency.p99)} ms`,
+            );
+          }
+        }
+      }
+      for (const gateway of gateways.splice(0)) await gateway.child.stop();
+      await system.child.stop(60_000);
+
+      const per = (workload: Workload, kind: GatewayKind) => {
+        const rs = results.filter((r) => r.kind === kind && r.workload === workload).map((r) => r.result);
+        return {
+          throughput: median(rs.map((r) => r.throughput)),
+          p50: median(rs.map((r) => r.latency.p50)),
+          p95: median(rs.map((r) => r.latency.p95)),
+          p99: median(rs.map((r) => r.latency.p99)),
+          requests: rs.reduce((s, r) => s + r.requests, 0),
+        };
+      };
+      const figures = Object.fromEntries(WORKLOADS.map((w) => [w, Object.fromEntries(KINDS.map((k) => [k, per(w, k)]))])) as Record<
+        Workload,
+        Record<GatewayKind, ReturnType<typeof per>>
+      >;
+      const main = figures.distinct;
+      const ratioApollo = main.ours.throughput / main.apollo.throughput;
+      const ratioHive = main.ours.throughput / main.hive.throughput;
+      const p99Ok = main.ours.p99 <= main.apollo.p99;
+      const met = ratioApollo >= 3 && p99Ok;
+      const identicalRatio = figures.identical.ours.throughput / figures.identical.apollo.throughput;
+
+      // Profiles of the measured windows only (last `distinct` round of each gateway).
+      const profiles = KINDS.map((kind) => {
+        const [from, to] = windows[kind].at(-1) ?? [undefined, undefined];
+        return profileMarkdown(`CPU profile, ${LABEL[kind]} process, last distinct round`, summarizeProfile(dirs[kind], from, to));
+      });
+      for (const kind of KINDS) {
+        const [from, to] = windows[kind].at(-1) ?? [undefined, undefined];
+        profiles.push(
+          profileMarkdown(
+            `CPU profile, subgraphs process, during the last distinct round of ${kind}`,
+            summarizeProfile(systemDir, from, to),
+          ),
+        );
+      }
+      const first = sample?.tasks.edges[0]?.node;
+      const workloadTable = (w: Workload) =>
+        table(
+          ['gateway', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'requests'],
+          KINDS.map((k) => [
+            LABEL[k],
+            fmt(figures[w][k].throughput),
+            fmt(figures[w][k].p50),
+            fmt(figures[w][k].p95),
+            fmt(figures[w][k].p99),
+            figures[w][k].requests,
+          ]),
+          ['l', 'r', 'r', 'r', 'r', 'r'],
+        );
+
+      const markdown = [
+        `### 1. ${this.title}`,
+        '',
+        `Run ${context.date} with \`${context.command}\`. Query \`TaskBoard\` (below): a page of ${PAGE} tasks × (${first?.history.edges.length ?? 0} history entries from audit + ${first?.reminders.length ?? 0} reminders from notifications), ${fmt(responseBytes / 1024)} KB response, the same bytes from all three gateways (checked). Closed loop, **${CONCURRENCY} connections**, undici client in its own process; each gateway in its own process (\`NODE_ENV=production\`), one at a time under load, ${rounds} interleaved round(s) of ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured; figures are medians over rounds. Subgraphs + embedded Postgres (durable settings) in a third process. All processes sampled by \`--cpu-prof\` every 10 ms.`,
+        '',
+        `**distinct** — each client loop reads its own page (${CONCURRENCY} pages of one user), so no two requests in flight are identical:`,
+        '',
+        workloadTable('distinct'),
+        '',
+        table(
+          ['figure', 'measured', 'target', ''],
+          [
+            ['ours ÷ plain Apollo, throughput', `${ratioApollo.toFixed(2)}×`, '≥ 3×', verdict(ratioApollo >= 3)],
+            ['ours vs plain Apollo, p99', `${fmt(main.ours.p99)} vs ${fmt(main.apollo.p99)} ms`, 'equal or better', verdict(p99Ok)],
+            ['ours ÷ Hive Gateway, throughput', `${ratioHive.toFixed(2)}×`, '(reference)', ''],
+          ],
+        ),
+        '',
+        `**identical** — every loop sends the same request (page 1); Hive de-duplicates identical in-flight requests, ours and plain Apollo do not (ours ÷ plain Apollo ${identicalRatio.toFixed(2)}×):`,
+        '',
+        workloadTable('identical'),
+        '',
+        '<details><summary>All rounds</summary>',
+        '',
+        table(
+          ['workload', 'round', 'gateway', 'req/s', 'p50', 'p95', 'p99', 'max', 'errors'],
+          results.map((r) => [
+            r.workload,
+            r.round,
+            r.kind,
+            fmt(r.result.throughput),
+            fmt(r.result.latency.p50),
+            fmt(r.result.latency.p95),
+            fmt(r.result.latency.p99),
+            fmt(r.result.latency.max),
+            r.result.errors,
+          ]),
+        ),
+        '',
+        '```graphql',
+        QUERY,
+        '```',
+        '',
+        '</details>',
+        '',
+        ...profiles,
+      ].join('\n');
+      return {
+        markdown,
+        lines: [
+          ...WORKLOADS.flatMap((w) =>
+            KINDS.map(
+              (k) =>
+                `${w} ${k}: ${fmt(figures[w][k].throughput)} req/s, p50 ${fmt(figures[w][k].p50)} p95 ${fmt(figures[w][k].p95)} p99 ${fmt(figures[w][k].p99)} ms`,
+            ),
+          ),
+          `ours/apollo ${ratioApollo.toFixed(2)}x (target ≥ 3x, p99 ${p99Ok ? 'ok' : 'worse'}) → ${met ? 'met' : 'MISSED'}; ours/hive ${ratioHive.toFixed(2)}x`,
+        ],
+        data: { figures, ratioApollo, ratioHive, rounds: results },
+      };
+    } finally {
+      for (const gateway of gateways) await gateway.child.stop();
+      await load.stop();
+      await system.stop();
+    }
+  },
+};
