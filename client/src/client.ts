@@ -89,12 +89,7 @@ export function createTaskgraphClient(options: TaskgraphClientOptions): Taskgrap
   return {
     query: (document, ...[variables, requestOptions]) => executeHttp(http, document, variables, requestOptions),
     mutate: (document, ...[variables, requestOptions]) => executeHttp(http, document, variables, requestOptions),
-    subscribe: (document, { next, error, complete, ...rest }) =>
-      startSubscription(ws, document, (rest as { variables?: unknown }).variables as never, {
-        next,
-        ...(error ? { error } : {}),
-        ...(complete ? { complete } : {}),
-      }),
+    subscribe: (document, handlers) => startSubscription(ws, document, (handlers as { variables?: never }).variables, handlers),
     dispose: async () => {
       await ws.dispose();
     },

@@ -10,7 +10,6 @@ import {
   TaskHistoryDocument,
   type TaskOrder,
   TaskRemindersDocument,
-  type TaskStatus,
   TasksDocument,
   UpdateTaskDocument,
 } from '@taskgraph/client';
@@ -139,7 +138,7 @@ export function startApp(root: HTMLElement, session: Session, signOut: () => voi
     try {
       const variables = { id: task.id, expectedVersion: task.version };
       const next =
-        task.status === ('DONE' satisfies TaskStatus)
+        task.status === 'DONE'
           ? (await client.mutate(ReopenTaskDocument, variables)).reopenTask
           : (await client.mutate(CompleteTaskDocument, variables)).completeTask;
       upsert(next);
