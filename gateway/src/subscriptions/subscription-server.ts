@@ -3,19 +3,14 @@ import type { Duplex } from 'node:stream';
 import type { ApolloServer } from '@apollo/server';
 import { AppError, ErrorCode, type InternalTokenSigner, type Logger, type Metrics } from '@taskgraph/runtime';
 import {
-  type ExecutionArgs,
   type ExecutionResult,
   type FormattedExecutionResult,
-  GraphQLError,
+  type GraphQLError,
   type GraphQLFormattedError,
-  getOperationAST,
-  getVariableValues,
-  parse,
   specifiedRules,
   type ValidationRule,
-  validate,
 } from 'graphql';
-import type { Context, SubscribePayload } from 'graphql-ws';
+import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Authenticate } from '../auth.js';
@@ -25,9 +20,10 @@ import { authenticateConnection, ConnectionState } from './connection-state.js';
 import { EntityBatcher } from './entity-batcher.js';
 import type { FormatError } from './event-executor.js';
 import { createSubscriptionMetrics, type SubscriptionMetrics } from './metrics.js';
+import { executeOverSocket, type OperationRequest, prepareOperation } from './operation-request.js';
 import { DEFAULT_SUBSCRIPTION_OPTIONS, SubscriptionCloseCode, type SubscriptionOptions } from './options.js';
 import { Pipeline } from './pipeline.js';
-import { type SubscriptionPlan, SubscriptionPlanner } from './planner.js';
+import { SubscriptionPlanner } from './planner.js';
 import { stableStringify } from './stable-stringify.js';
 import { UpstreamPool } from './upstream-pool.js';
 
@@ -66,20 +62,6 @@ export interface SubscriptionServer {
   /** Closes every client (1001) and upstream; refuses new upgrades. */
   close(): Promise<void>;
 }
-
-/** What `onSubscribe` hands to `subscribe`/`execute` through `contextValue`. */
-type OperationRequest =
-  | {
-      kind: 'subscription';
-      state: ConnectionState;
-      id: string;
-      planner: SubscriptionPlanner;
-      plan: SubscriptionPlan;
-      variables: Record<string, unknown>;
-    }
-  | { kind: 'operation'; state: ConnectionState; payload: SubscribePayload };
-
-const badRequest = (message: string, code: string = ErrorCode.BAD_USER_INPUT) => new GraphQLError(message, { extensions: { code } });
 
 /**
  * Serves graphql-ws on the gateway's HTTP server (same port, `options.path`) with federated
@@ -200,72 +182,6 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
     return stream;
   }
 
-  async function execute(request: Extract<OperationRequest, { kind: 'operation' }>): Promise<FormattedExecutionResult> {
-    const { payload, state } = request;
-    const response = await host.apollo.executeOperation(
-      {
-        query: payload.query,
-        ...(payload.variables ? { variables: payload.variables } : {}),
-        ...(payload.operationName ? { operationName: payload.operationName } : {}),
-      },
-      { contextValue: { userId: state.userId } },
-    );
-    if (response.body.kind === 'single') return response.body.singleResult;
-    return {
-      errors: [{ message: 'Incremental delivery (@defer/@stream) is not supported over WebSocket', extensions: { code: 'BAD_REQUEST' } }],
-    };
-  }
-
-  function prepare(ctx: Context, id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] {
-    const state = states.get(ctx);
-    if (!state) return [badRequest('Connection not initialised', ErrorCode.UNAUTHENTICATED)];
-    if (state.isExpired) return [badRequest('Token expired', ErrorCode.UNAUTHENTICATED)];
-    if (!planner) return [badRequest('The gateway has no schema yet', ErrorCode.UNAVAILABLE)];
-    if (state.streams.size >= options.maxSubscriptionsPerConnection) {
-      return [badRequest(`At most ${options.maxSubscriptionsPerConnection} subscriptions per connection`)];
-    }
-    let document: ReturnType<typeof parse>;
-    try {
-      document = parse(payload.query);
-    } catch (error) {
-      return [error instanceof GraphQLError ? error : badRequest('Invalid query')];
-    }
-    const operationName = payload.operationName ?? undefined;
-    const operation = getOperationAST(document, operationName);
-    if (!operation) return [badRequest('Unable to identify the operation', 'GRAPHQL_VALIDATION_FAILED')];
-    const schema = planner.apiGraphQLSchema;
-    const base = { schema, document, ...(operationName ? { operationName } : {}) };
-    if (operation.operation !== 'subscription') {
-      // Apollo Server validates, plans and executes it like an HTTP request.
-      const request: OperationRequest = { kind: 'operation', state, payload };
-      return { ...base, variableValues: payload.variables ?? {}, contextValue: request };
-    }
-    const errors = validate(schema, document, rules);
-    if (errors.length > 0) {
-      // Same codes as Apollo Server over HTTP: GRAPHQL_VALIDATION_FAILED, or the limit's AppError code.
-      return errors.map(
-        (e) =>
-          new GraphQLError(e.message, {
-            nodes: e.nodes,
-            ...(e.originalError ? { originalError: e.originalError } : {}),
-            extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...e.extensions },
-          }),
-      );
-    }
-    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
-    if (coerced.errors)
-      return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }));
-    let plan: SubscriptionPlan;
-    try {
-      plan = planner.plan(document, payload.query, operationName);
-    } catch (error) {
-      logger.error({ err: error }, 'subscription planning failed');
-      return [new GraphQLError('Subscription planning failed', { originalError: error as Error })];
-    }
-    const request: OperationRequest = { kind: 'subscription', state, id, planner, plan, variables: coerced.coerced };
-    return { ...base, variableValues: coerced.coerced, contextValue: request };
-  }
-
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   wss.on('connection', (socket) => {
     metrics.connections.inc();
@@ -284,15 +200,19 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
           return false;
         }
       },
-      onSubscribe: (ctx, id, payload) => prepare(ctx, id, payload),
+      onSubscribe: (ctx, id, payload) =>
+        prepareOperation(
+          { state: states.get(ctx), planner, rules, maxSubscriptions: options.maxSubscriptionsPerConnection, logger },
+          id,
+          payload,
+        ),
       subscribe: (args) => {
         const request = args.contextValue as OperationRequest;
         if (request.kind !== 'subscription') throw new Error('not a subscription');
         // Results are formatted already; `onNext` sends them as they are.
         return open(request) as unknown as AsyncIterable<ExecutionResult>;
       },
-      execute: async (args) =>
-        (await execute(args.contextValue as Extract<OperationRequest, { kind: 'operation' }>)) as unknown as ExecutionResult,
+      execute: async (args) => (await executeOverSocket(host.apollo, args.contextValue as OperationRequest)) as unknown as ExecutionResult,
       // Every result is already formatted (and masked) for the client.
       onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
       onError: (_ctx, _id, _payload, errors) => formatClientErrors(errors),

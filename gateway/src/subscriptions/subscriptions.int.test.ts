@@ -421,6 +421,25 @@ describe('subscription source failures', () => {
     );
   }
 
+  it('closes clients (1001) and completes its upstreams on gateway shutdown', async () => {
+    const urls = { feed: feed.url, tasks: tasks.url, audit: audit.url };
+    const shortLived = await createGateway(testGatewayConfig({ kind: 'sdl', sdl: fixtureSupergraph(urls) }, urls));
+    const alice = connectGateway(shortLived.url, await tokenFor('alice'));
+    clients.push(alice);
+    const sub = alice.subscribe(FULL);
+    await feedActive(1);
+    await shortLived.close();
+    expect(await sub.ended).toMatchObject({ kind: 'error', error: { code: 1001 } });
+    await eventually(() => feed.log.active === 0, 3_000, 'feed stream completed');
+    expect(shortLived.subscriptions.stats()).toEqual({
+      connections: 0,
+      subscriptions: 0,
+      pipelines: 0,
+      upstreams: 0,
+      upstreamConnections: 0,
+    });
+  });
+
   it('errors (UNAVAILABLE) instead of hanging when the feed is down or stops answering pings', async () => {
     expect.assertions(3);
     isolated = await gatewayWithFeedAt('http://127.0.0.1:1/graphql');
