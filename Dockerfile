@@ -22,12 +22,13 @@ COPY --from=manifests /manifests/ ./
 # A lockfile written against a registry mirror that lacks them fails npm ci's sync check (shared/STACK.md,
 # "npm ci trap"); then `npm install --no-save` still takes every locked version from package-lock.json and
 # only resolves the missing optional entries. --ignore-scripts: nothing needs an install script to compile.
-RUN npm ci --ignore-scripts --no-audit --no-fund \
- || npm install --no-save --ignore-scripts --no-audit --no-fund
-COPY . .
+# Only this workspace (and the workspaces it depends on) plus the root's dev tools (typescript).
 ARG SERVICE
 RUN test -n "${SERVICE}" || { echo "build-arg SERVICE is required (e.g. subgraphs/tasks or gateway)" >&2; exit 1; } \
  && test -f "${SERVICE}/package.json" || { echo "SERVICE=${SERVICE} is not a workspace" >&2; exit 1; }
+RUN npm ci --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root \
+ || npm install --no-save --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root
+COPY . .
 RUN npx tsc -b "${SERVICE}"
 # What the runtime needs from each built workspace: dist/ and src/ (schema.graphql is read from src/ at
 # startup), plus schema/ (the gateway's composed supergraph).
