@@ -20,9 +20,11 @@ import { UserWatermarkSchema } from './entities/user-watermark.entity.js';
 import { prepareConsumers, syncGroups } from './events/consumer-start.js';
 import { reminderRelay } from './events/reminder-relay.js';
 import { taskUpdateIngest } from './events/task-update-ingest.js';
+import { OrderedRelease } from './feed/ordered-release.js';
 import { RetentionPruner } from './feed/retention.js';
 import { SyncFeed } from './feed/sync-feed.js';
 import { migrations } from './migrations/index.js';
+import { TaskUpdateRepository } from './repositories/task-update.repository.js';
 import { resolvers } from './resolvers/index.js';
 import { startSubscriptionServer } from './ws-server.js';
 
@@ -71,16 +73,29 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
   const feed = new SyncFeed(db, settings, metrics);
   const touchedUsers = new Set<string>();
   const groups = syncGroups(settings.instanceId);
-  await prepareConsumers(db.fork(), groups, config.eventBus === 'embedded');
+  const embedded = config.eventBus === 'embedded';
+  await prepareConsumers(db.fork(), groups, embedded);
+  // Embedded: this process's consumer reads the log in cursor order, so it publishes directly.
+  // Dapr: deliveries are ordered per task only, so publishing goes through the ordered release.
+  const release = embedded
+    ? undefined
+    : new OrderedRelease({
+        db,
+        hub: feed.taskUpdates,
+        logger,
+        holdMs: settings.reorderHoldMs,
+        pollMs: settings.releasePollMs,
+        onPublished: (n) => livePushes.inc(n),
+      });
+  if (release) feed.horizon = () => release.horizon;
   bus.subscribe({
     group: groups.taskUpdates,
     topic: Topic.TaskUpdates,
     handler: taskUpdateIngest({
-      hub: feed.taskUpdates,
+      onStored: release ? () => release.wake() : (update) => livePushes.inc(feed.taskUpdates.publish(update.userId, update)),
       logger,
       retentionMs: settings.retentionSeconds * 1000,
       touchedUsers,
-      onPublished: (n) => livePushes.inc(n),
     }),
   });
   bus.subscribe({
@@ -128,6 +143,7 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
     maxPayloadBytes: settings.maxPayloadBytes,
     logger,
   });
+  release?.start(await new TaskUpdateRepository(db.fork()).head());
   await bus.start();
   pruner.start();
   logger.info({ group: groups.taskUpdates, mode: config.eventBus }, 'sync consuming');
@@ -137,6 +153,7 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
     prune: () => pruner.runOnce(),
     async close() {
       await pruner.stop();
+      await release?.close();
       await subscriptions.close();
       await http.close();
       await bus.close();

@@ -29,6 +29,13 @@ export interface SyncSettings {
   reminderMaxAgeMs: number;
   /** Largest accepted WebSocket message (bytes). */
   maxPayloadBytes: number;
+  /**
+   * Dapr mode: how long an update the relay published may stay unstored before live publishing
+   * stops waiting for it (see ordered-release.ts). Everything after it waits meanwhile.
+   */
+  reorderHoldMs: number;
+  /** Dapr mode: safety re-check period of the ordered release. */
+  releasePollMs: number;
 }
 
 /** What `createService` takes: the shared service config plus optional sync settings. */
@@ -46,6 +53,8 @@ export const DEFAULT_SYNC_SETTINGS: Omit<SyncSettings, 'instanceId'> = {
   backfillPageSize: 200,
   reminderMaxAgeMs: 10 * 60_000,
   maxPayloadBytes: 100 * 1024,
+  reorderHoldMs: 10_000,
+  releasePollMs: 1_000,
 };
 
 export function resolveSyncSettings(overrides: Partial<SyncSettings> = {}): SyncSettings {
@@ -66,6 +75,7 @@ export function loadSyncSettings(env: NodeJS.ProcessEnv = process.env): Partial<
       SYNC_RETENTION_MAX_PER_USER: positiveInt.optional(),
       SYNC_KEEPALIVE_MS: positiveInt.optional(),
       SYNC_SUBSCRIBER_QUEUE: positiveInt.optional(),
+      SYNC_REORDER_HOLD_MS: positiveInt.optional(),
     },
     env,
   );
@@ -75,5 +85,6 @@ export function loadSyncSettings(env: NodeJS.ProcessEnv = process.env): Partial<
   if (parsed.SYNC_RETENTION_MAX_PER_USER) settings.retentionMaxPerUser = parsed.SYNC_RETENTION_MAX_PER_USER;
   if (parsed.SYNC_KEEPALIVE_MS) settings.keepAliveMs = parsed.SYNC_KEEPALIVE_MS;
   if (parsed.SYNC_SUBSCRIBER_QUEUE) settings.subscriberQueueSize = parsed.SYNC_SUBSCRIBER_QUEUE;
+  if (parsed.SYNC_REORDER_HOLD_MS) settings.reorderHoldMs = parsed.SYNC_REORDER_HOLD_MS;
   return settings;
 }

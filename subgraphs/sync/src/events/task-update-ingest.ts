@@ -1,7 +1,6 @@
 import { drop, type EventHandler, EventType, retry, SUCCESS, type TaskEventData, type TaskEventType } from '@taskgraph/events';
 import type { Logger } from '@taskgraph/runtime';
 import { type TaskOp, type TaskUpdate, TaskUpdateSchema } from '../entities/task-update.entity.js';
-import type { LiveHub } from '../feed/live-hub.js';
 import { afterCommit } from './after-commit.js';
 
 const OP_BY_TYPE: Record<TaskEventType, TaskOp> = {
@@ -13,19 +12,22 @@ const OP_BY_TYPE: Record<TaskEventType, TaskOp> = {
 };
 
 export interface TaskUpdateIngestOptions {
-  hub: LiveHub<TaskUpdate>;
+  /**
+   * Called after the row's transaction committed: publishes it (embedded: the log is consumed in
+   * cursor order) or wakes the ordered release (dapr: deliveries are ordered per task only).
+   */
+  onStored(update: TaskUpdate): void;
   logger: Logger;
   /** Updates older than this are outside the window: not stored, not pushed (replays of old log ranges). */
   retentionMs: number;
   /** Users that got a row since the last prune (the per-user cap only looks at them). */
   touchedUsers: Set<string>;
-  onPublished?: (subscribers: number) => void;
 }
 
 /**
  * `task-updates` consumer: stores each update in the retained window (`insert … on conflict do
  * nothing` on the cursor, so a redelivery — or another instance that stored it first — is
- * harmless) and, after commit, pushes it to this process's live subscribers. Never throws.
+ * harmless) and, after commit, hands it to live publishing (`onStored`). Never throws.
  */
 export function taskUpdateIngest(options: TaskUpdateIngestOptions): EventHandler {
   return async (event, tx) => {
@@ -55,10 +57,7 @@ export function taskUpdateIngest(options: TaskUpdateIngestOptions): EventHandler
       return retry(`storing update ${event.seq} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
     options.touchedUsers.add(row.userId);
-    afterCommit(tx, () => {
-      const subscribers = options.hub.publish(row.userId, row);
-      options.onPublished?.(subscribers);
-    });
+    afterCommit(tx, () => options.onStored(row));
     return SUCCESS;
   };
 }

@@ -24,6 +24,9 @@ export class SyncFeed {
   readonly taskUpdates = new LiveHub<TaskUpdate>();
   readonly reminders = new LiveHub<ReminderDue>();
 
+  /** Set in dapr mode: the cursor up to which live publishing has gone (ordered release). */
+  horizon: (() => bigint) | undefined;
+
   constructor(
     private readonly db: Database,
     private readonly settings: SyncSettings,
@@ -43,6 +46,7 @@ export class SyncFeed {
       after: after ?? undefined,
       queueSize: this.settings.subscriberQueueSize,
       pageSize: this.settings.backfillPageSize,
+      horizon: this.horizon,
       onEnd: () => {
         if (ended) return;
         ended = true;

@@ -15,6 +15,11 @@ export interface TaskUpdateStreamOptions {
   after: bigint | undefined;
   queueSize: number;
   pageSize: number;
+  /**
+   * Cursor up to which every update has been published live (dapr: the ordered release), or
+   * undefined when publishing already follows the log order (embedded). Replays stop there.
+   */
+  horizon?: () => bigint | undefined;
   /** Called once when the stream ends, however it ends. */
   onEnd(): void;
 }
@@ -57,7 +62,7 @@ export async function openTaskUpdateStream(options: TaskUpdateStreamOptions): Pr
   try {
     const position = await options.repository().position(options.userId);
     if (options.after === undefined) {
-      start = position.head;
+      start = options.horizon?.() ?? position.head;
     } else {
       checkResume(options.after, position);
       start = options.after;
@@ -108,7 +113,10 @@ class TaskUpdateStream implements AsyncIterableIterator<TaskUpdate> {
           this.queue.lost = false;
           this.queue.clear();
         }
-        this.page = await this.options.repository().page(this.options.userId, this.last, this.options.match, this.options.pageSize);
+        const horizon = this.options.horizon?.(); // read right before the query: above it, updates come live
+        this.page = await this.options
+          .repository()
+          .page(this.options.userId, this.last, this.options.match, this.options.pageSize, horizon);
         this.index = 0;
         this.exhausted = this.page.length < this.options.pageSize;
       }

@@ -34,12 +34,21 @@ const big = (value: unknown): bigint => (value === null || value === undefined ?
 export class TaskUpdateRepository {
   constructor(private readonly em: EntityManager) {}
 
-  /** The user's updates after `after` that match, in cursor order (index `task_update_user_cursor_idx`). */
-  async page(userId: string, after: bigint, match: TaskUpdateMatch, limit: number): Promise<TaskUpdate[]> {
-    const where: FilterQuery<TaskUpdate> = { userId, cursor: { $gt: after.toString() } };
+  /**
+   * The user's updates after `after` (and up to `upTo`, when given) that match, in cursor order
+   * (index `task_update_user_cursor_idx`).
+   */
+  async page(userId: string, after: bigint, match: TaskUpdateMatch, limit: number, upTo?: bigint): Promise<TaskUpdate[]> {
+    const cursor = upTo === undefined ? { $gt: after.toString() } : { $gt: after.toString(), $lte: upTo.toString() };
+    const where: FilterQuery<TaskUpdate> = { userId, cursor };
     if (match.taskIds) where.taskId = { $in: [...match.taskIds] };
     if (match.tags) where.tags = { $overlap: [...match.tags] };
     return this.em.find(TaskUpdateSchema, where, { orderBy: { cursor: 'asc' }, limit, disableIdentityMap: true });
+  }
+
+  /** The highest cursor the feed knows (same as `position(…).head`). */
+  async head(): Promise<bigint> {
+    return (await this.position('')).head;
   }
 
   async position(userId: string): Promise<FeedPosition> {
