@@ -15,7 +15,10 @@ export interface SubscriptionOptions {
    * subgraph connection (TCP backpressure; resumed at half), e.g. during a large cursor replay.
    */
   pauseUpstreamAt: number;
-  /** Hard bound behind `pauseUpstreamAt`: more waiting events end the pipeline with UNAVAILABLE. */
+  /**
+   * Hard bound behind `pauseUpstreamAt`: more waiting events end the pipeline with UNAVAILABLE.
+   * Leave room for one socket read (~64 KiB of events) still being parsed after a pause.
+   */
   maxPendingEvents: number;
   /** Events of one pipeline whose entity fetches run at the same time (results stay in order). */
   eventConcurrency: number;
@@ -41,7 +44,7 @@ export const DEFAULT_SUBSCRIPTION_OPTIONS: SubscriptionOptions = {
   maxBufferedMessages: 100,
   maxBufferedBytes: 1024 * 1024,
   pauseUpstreamAt: 64,
-  maxPendingEvents: 1_000,
+  maxPendingEvents: 2_000,
   eventConcurrency: 8,
   maxSubscriptionsPerConnection: 50,
   maxPayloadBytes: 100 * 1024,
