@@ -36,6 +36,7 @@ async function client(userId: string | null, options: Parameters<typeof connect>
   return c;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: test payloads are asserted field by field
 async function http<T = Record<string, any>>(userId: string | null, query: string, variables: Record<string, unknown> = {}) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (userId) headers[INTERNAL_TOKEN_HEADER] = await tokenFor(userId);
@@ -305,7 +306,9 @@ describe('sync subgraph', () => {
 
   it('keeps idle connections alive with pings and terminates peers that stop answering', async () => {
     const u = user();
-    const idle = await subscribed(await client(u));
+    // graphql-ws protocol pings from the client (what the gateway sends upstream) are answered with pongs.
+    let pongs = 0;
+    const idle = await subscribed(await client(u, { keepAlive: 100, onPong: () => pongs++ }));
     // A raw peer that completes the graphql-ws handshake but never answers pings.
     const silent = new WebSocket(service.url.replace(/^http/, 'ws'), 'graphql-transport-ws', { autoPong: false });
     const closed = new Promise<number>((resolve) => silent.on('close', (code) => resolve(code)));
@@ -319,6 +322,7 @@ describe('sync subgraph', () => {
     await append(producer, [taskUpdateEvent({ userId: u })]);
     await idle.count(1);
     expect(idle.completed).toBe(false);
+    expect(pongs).toBeGreaterThanOrEqual(3);
   });
 
   it('reports subscriptions_open and the bus lag', async () => {
@@ -335,7 +339,10 @@ describe('sync subgraph', () => {
     b.stop();
     await sleep(100);
     expect(await metric()).toBe(baseline);
-    const ready = (await (await fetch(service.url.replace('/graphql', '/readyz'))).json()) as Record<string, any>;
+    const ready = (await (await fetch(service.url.replace('/graphql', '/readyz'))).json()) as {
+      ok: boolean;
+      checks: { bus: { detail: { lag: unknown } } };
+    };
     expect(ready.ok).toBe(true);
     expect(ready.checks.bus.detail.lag).toEqual({ 'sync-test-a': expect.any(Number) });
   });
