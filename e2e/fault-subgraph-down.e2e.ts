@@ -50,7 +50,7 @@ async function withDown(name: string, body: () => Promise<void>): Promise<void> 
 }
 
 const HISTORY = 'history { edges { node { action } } }';
-const codes = (res: { errors?: { extensions?: Record<string, unknown> }[] }) => (res.errors ?? []).map((e) => e.extensions?.code);
+const codes = (res: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => (res.errors ?? []).map((e) => e.extensions?.code);
 
 describe('audit down', () => {
   it('still serves tasks, and history fails with UNAVAILABLE (nullable root: partial data)', async () => {
