@@ -123,7 +123,18 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
     metrics,
     readiness: [
       { name: 'database', check: async () => ({ ok: await db.ping() }) },
-      { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: { lag: await bus.lag().catch(() => undefined) } }) },
+      {
+        name: 'bus',
+        check: async () => ({
+          ok: await bus.ready(),
+          detail: {
+            // embedded: events behind the log head per consumer group of this process
+            lag: await bus.lag().catch(() => undefined),
+            // dapr: task updates in the log not yet published live here (waiting for delivery/order)
+            ...(release ? { liveBacklog: await release.backlog().catch(() => undefined) } : {}),
+          },
+        }),
+      },
     ],
     routes: bus.routes(),
     graphql: {

@@ -213,13 +213,33 @@ describe('several sync instances, Dapr pub/sub (one Kafka consumerID per pod)', 
       broker.deliveries.filter((d) => d.topic === 'task-updates' && d.outcome === 'SUCCESS').map((d) => d.consumerId),
     );
     expect([...consumers].sort()).toEqual(['sync-7f9c-a', 'sync-7f9c-b']);
+    const ready = (await (await fetch(podA.url.replace('/graphql', '/readyz'))).json()) as {
+      ok: boolean;
+      checks: { bus: { detail: { liveBacklog?: number } } };
+    };
+    expect(ready.ok).toBe(true);
+    expect(ready.checks.bus.detail.liveBacklog).toBe(0);
+
+    // Latency through relay → sidecar double → pod → ordered release → client, one update at a time.
+    const samples: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      await append(producer, [taskUpdateEvent({ userId: u, taskId: tasks[i % 3] })]);
+      await onA.count(16 + i, 10_000);
+      samples.push(onA.receivedAt[15 + i]! - t0);
+    }
+    samples.sort((x, y) => x - y);
+    console.info(
+      `[sync] append→subscriber latency (dapr double, 10 events): p50 ${samples[5]!.toFixed(1)} ms, max ${samples[9]!.toFixed(1)} ms`,
+    );
+    await onB.count(25, 10_000);
 
     // A redelivery (at-least-once) reaches nobody twice.
     const eventId = broker.messages('task-updates').at(-1)!.eventId;
     await broker.redeliver(eventId);
     await sleep(100);
-    expect(onA.items).toHaveLength(15);
-    expect(onB.items).toHaveLength(15);
+    expect(onA.items).toHaveLength(25);
+    expect(onB.items).toHaveLength(25);
   });
 
   it('publishes in log order when one task’s delivery is delayed (Kafka orders per partition only)', async () => {

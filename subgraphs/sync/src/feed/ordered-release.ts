@@ -105,6 +105,20 @@ export class OrderedRelease {
       });
   }
 
+  /** `task-updates` records in the log not yet published live by this process (readiness detail, metrics). */
+  async backlog(): Promise<number> {
+    const rows = (await this.options.db
+      .fork()
+      .getConnection()
+      .execute(`select count(*)::int as n from "bus"."outbox" where "topic" = ? and "seq" > ?`, [
+        Topic.TaskUpdates,
+        this.released.toString(),
+      ])) as {
+      n: number;
+    }[];
+    return this.outboxVisible ? Number(rows[0]?.n ?? 0) : 0;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
