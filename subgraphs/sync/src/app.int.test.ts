@@ -232,6 +232,8 @@ describe('sync subgraph', () => {
     expect(tooOld.errors[0]?.extensions?.code).toBe('RESYNC_REQUIRED');
     expect(tooOld.errors[0]?.extensions?.oldestCursor).toBe(cursors[2]);
     expect(tooOld.items).toEqual([]);
+    await tooOld.until((x) => x.completed, 3_000, 'complete');
+    expect(tooOld.errorVia).toEqual(['next']); // a result with errors, then complete (graphql-js subscribe semantics)
 
     const retention = await http(u, '{ syncRetention { oldestCursor } }');
     expect(retention.data?.syncRetention.oldestCursor).toBe(cursors[2]);
@@ -253,6 +255,12 @@ describe('sync subgraph', () => {
     const malformed = await subscribed(c, { after: 'abc' });
     await malformed.until((x) => x.errors.length > 0, 3_000, 'an error');
     expect(malformed.errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const tooManyTags = await subscribed(c, { filter: { tags: Array.from({ length: 101 }, (_, i) => `t${i}`) } });
+    await tooManyTags.until((x) => x.errors.length > 0, 3_000, 'an error');
+    expect(tooManyTags.errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    console.info(
+      `[sync] error transport: resync ${tooOld.errorVia}, malformed cursor ${malformed.errorVia}, filter ${tooManyTags.errorVia}`,
+    );
     // Other users are not affected by this user's pruning.
     const other = user();
     const [o1] = await append(producer, [taskUpdateEvent({ userId: other })]);
