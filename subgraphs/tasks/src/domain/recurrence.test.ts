@@ -18,8 +18,35 @@ describe('checkRecurrence', () => {
     ['DTSTART:20200101T000000Z\nRRULE:FREQ=DAILY', 'DTSTART'],
     ['hello', 'garbage'],
     ['FREQ=DAILY;INTERVAL=abc', 'bad interval'],
+    ['FREQ=HOURLY;INTERVAL=2;BYHOUR=1', 'rrule would loop forever'],
+    ['FREQ=HOURLY;INTERVAL=24;BYHOUR=1', 'rrule would loop forever'],
+    ['FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31', 'never occurs'],
+    ['FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30', 'never occurs'],
+    ['FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=4,6,9,11', 'never occurs'],
   ])('refuses %j (%s)', (rule) => {
     expect(checkRecurrence(rule).ok).toBe(false);
+  });
+});
+
+describe('checkRecurrence cost', () => {
+  it.each([
+    'FREQ=HOURLY;BYHOUR=9;INTERVAL=5',
+    'FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO',
+    'FREQ=YEARLY;INTERVAL=100',
+    'FREQ=DAILY;UNTIL=19700101T000000Z',
+    'FREQ=WEEKLY;INTERVAL=9999;BYDAY=SU',
+  ])('accepts %s quickly', (rule) => {
+    const started = Date.now();
+    expect(checkRecurrence(rule).ok).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('refuses rules that never occur without scanning up to year 9999', () => {
+    const started = Date.now();
+    for (const rule of ['FREQ=DAILY;INTERVAL=2;BYMONTH=2;BYMONTHDAY=30', 'FREQ=HOURLY;INTERVAL=9999;BYHOUR=1;BYMONTHDAY=31;BYMONTH=2']) {
+      expect(checkRecurrence(rule).ok).toBe(false);
+    }
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
 

@@ -26,13 +26,42 @@ export function checkRecurrence(input: string): RuleCheck {
     if (options.freq === Frequency.SECONDLY || options.freq === Frequency.MINUTELY) {
       return { ok: false, reason: 'recurrence more frequent than HOURLY is not supported' };
     }
+    // rrule loops forever stepping HOURLY from a start hour that can never reach BYHOUR (e.g.
+    // INTERVAL=2;BYHOUR=1): only an interval coprime with 24 reaches every hour from any start.
+    if (options.freq === Frequency.HOURLY && options.byhour != null && gcd(options.interval ?? 1, 24) !== 1) {
+      return { ok: false, reason: 'an HOURLY recurrence with BYHOUR needs an INTERVAL coprime with 24' };
+    }
     const normalized = new RRule(options).toString().replace(/^RRULE:/, '');
-    // Expanding once proves the rule is usable (rrule accepts some rules it cannot expand).
-    new RRule({ ...options, dtstart: new Date(Date.UTC(2000, 0, 1)) }).after(new Date(Date.UTC(2000, 0, 1)), true);
+    // Expanding once proves the rule is usable (rrule accepts some rules it cannot expand) and
+    // that it ever occurs. A rule that never occurs (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30) makes
+    // rrule scan every period up to year 9999, seconds of blocked event loop per call: probe it
+    // over the last years rrule supports only (a span of several periods), without COUNT/UNTIL.
+    const { count: _count, until: _until, ...repeating } = options;
+    const start = new Date(Date.UTC(PROBE_LAST_YEAR - probeYears(options.freq, options.interval ?? 1), 0, 1));
+    if (!new RRule({ ...repeating, dtstart: start }).after(start, true)) {
+      return { ok: false, reason: 'recurrence never occurs' };
+    }
     return { ok: true, rule: normalized };
   } catch (error) {
     return { ok: false, reason: `invalid RRULE: ${(error as Error).message}` };
   }
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? Math.abs(a) : gcd(b, a % b));
+
+/** rrule stops at year 9999; the never-occurs probe runs over the years before it. */
+const PROBE_LAST_YEAR = 9998;
+const YEARS_PER_PERIOD: Partial<Record<number, number>> = {
+  [Frequency.YEARLY]: 1,
+  [Frequency.MONTHLY]: 1 / 12,
+  [Frequency.WEEKLY]: 1 / 52,
+  [Frequency.DAILY]: 1 / 365,
+  [Frequency.HOURLY]: 1 / 8_760,
+};
+
+/** Years the probe covers: 56 (two 28-year weekday/leap cycles) or three intervals, whichever is longer. */
+function probeYears(freq: number, interval: number): number {
+  return Math.min(7_900, Math.max(56, Math.ceil(3 * interval * (YEARS_PER_PERIOD[freq] ?? 1))));
 }
 
 const INT_LIST = /^[+-]?\d{1,4}(,[+-]?\d{1,4})*$/;
