@@ -84,6 +84,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
    * disagree) is a gateway fault, logged here and masked for the client.
    */
   override didEncounterError(error: Error, _request: unknown, response?: { status: number }): never {
+    const rejected = response?.status === 400 ? rejectedInput(error) : undefined;
+    if (rejected) throw rejected;
     if (!response || response.status >= 500) {
       this.log.warn({ subgraph: this.name, status: response?.status, err: error.message }, 'subgraph unavailable');
       throw new AppError(ErrorCode.UNAVAILABLE, `Service "${this.name}" is unavailable`, { service: this.name });
@@ -91,4 +93,16 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     this.log.error({ subgraph: this.name, status: response.status, err: error.message }, 'subgraph refused the gateway');
     throw new Error(`subgraph ${this.name} answered HTTP ${response.status}`);
   }
+}
+
+/**
+ * A subgraph answers HTTP 400 with BAD_USER_INPUT when the client's variables do not coerce there
+ * (custom scalars such as DateTime are opaque to the gateway, so only the subgraph can refuse
+ * them): that is the client's mistake, reported as such, not a gateway fault.
+ */
+function rejectedInput(error: Error): AppError | undefined {
+  const body = (error as { extensions?: { response?: { body?: unknown } } }).extensions?.response?.body;
+  const first = (body as { errors?: { message?: unknown; extensions?: { code?: unknown } }[] } | undefined)?.errors?.[0];
+  if (first?.extensions?.code !== ErrorCode.BAD_USER_INPUT || typeof first.message !== 'string') return undefined;
+  return new AppError(ErrorCode.BAD_USER_INPUT, first.message.slice(0, 500));
 }
