@@ -5,7 +5,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { eventThroughput } from './benchmarks/event-throughput.js';
+import { fanout } from './benchmarks/fanout.js';
 import { gatewayQuery } from './benchmarks/gateway-query.js';
+import { nPlusOne } from './benchmarks/n-plus-one.js';
+import { realtimeLatency } from './benchmarks/realtime-latency.js';
 import type { BenchContext, Benchmark, BenchOutput } from './lib/benchmark.js';
 import { machine, repoRoot, table, writeSections } from './lib/report.js';
 
@@ -13,7 +17,7 @@ import { machine, repoRoot, table, writeSections } from './lib/report.js';
 process.env.TZ = 'UTC';
 process.env.LOG_LEVEL ??= 'silent';
 
-const BENCHMARKS: Benchmark[] = [gatewayQuery];
+const BENCHMARKS: Benchmark[] = [gatewayQuery, realtimeLatency, fanout, eventThroughput, nPlusOne];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

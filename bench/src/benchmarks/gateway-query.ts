@@ -18,6 +18,7 @@ import {
   startGatewayChild,
   startSystemChild,
 } from '../lib/harness.js';
+import { CpuMeter, cpuLine } from '../lib/proc-cpu.js';
 import { table, verdict } from '../lib/report.js';
 import { seedTasks } from '../lib/seed.js';
 import { fmt, median } from '../lib/stats.js';
@@ -51,6 +52,8 @@ interface Round {
   kind: GatewayKind;
   round: number;
   result: HttpLoadResult;
+  /** Cores used during the measured phase, per process group. */
+  cores: Record<string, number>;
 }
 
 type Page = { tasks: { edges: { node: { history: { edges: unknown[] }; reminders: unknown[] } }[]; pageInfo: { endCursor: string } } };
@@ -112,12 +115,16 @@ export const gatewayQuery: Benchmark = {
               warmupMs,
               durationMs,
             };
+            const meter = new CpuMeter({ gateway: gateway.child.pid, subgraphs: system.child.pid, client: load.pid });
+            const measuring = setTimeout(() => meter.restart(), warmupMs);
             const result = await load.request<HttpLoadResult>('run', request);
+            clearTimeout(measuring);
+            const cores = meter.read();
             if (result.errors > 0) throw new Error(`${gateway.kind}: ${result.errors} errors, first: ${result.firstError}`);
-            results.push({ workload, kind: gateway.kind, round, result });
+            results.push({ workload, kind: gateway.kind, round, result, cores });
             if (workload === 'distinct') windows[gateway.kind].push([result.startedAt, result.endedAt]);
             console.log(
-              `  ${workload} ${gateway.kind} round ${round}: ${fmt(result.throughput)} req/s, p50 ${fmt(result.latency.p50)} p95 ${fmt(result.latency.p95)} p99 ${fmt(result.latency.p99)} ms`,
+              `  ${workload} ${gateway.kind} round ${round}: ${fmt(result.throughput)} req/s, p50 ${fmt(result.latency.p50)} p95 ${fmt(result.latency.p95)} p99 ${fmt(result.latency.p99)} ms; cores ${cpuLine(cores)}`,
             );
           }
         }
@@ -133,6 +140,17 @@ export const gatewayQuery: Benchmark = {
           p95: median(rs.map((r) => r.latency.p95)),
           p99: median(rs.map((r) => r.latency.p99)),
           requests: rs.reduce((s, r) => s + r.requests, 0),
+          /** Gateway CPU per request (ms), median over rounds. */
+          gatewayCpuMs: median(
+            results
+              .filter((r) => r.kind === kind && r.workload === workload)
+              .map((r) => ((r.cores.gateway ?? 0) * 1000) / r.result.throughput),
+          ),
+          subgraphCpuMs: median(
+            results
+              .filter((r) => r.kind === kind && r.workload === workload)
+              .map((r) => ((r.cores.subgraphs ?? 0) * 1000) / r.result.throughput),
+          ),
         };
       };
       const figures = Object.fromEntries(WORKLOADS.map((w) => [w, Object.fromEntries(KINDS.map((k) => [k, per(w, k)]))])) as Record<
@@ -163,7 +181,7 @@ export const gatewayQuery: Benchmark = {
       const first = sample?.tasks.edges[0]?.node;
       const workloadTable = (w: Workload) =>
         table(
-          ['gateway', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'requests'],
+          ['gateway', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'requests', 'gateway CPU ms/req', 'subgraphs CPU ms/req'],
           KINDS.map((k) => [
             LABEL[k],
             fmt(figures[w][k].throughput),
@@ -171,8 +189,10 @@ export const gatewayQuery: Benchmark = {
             fmt(figures[w][k].p95),
             fmt(figures[w][k].p99),
             figures[w][k].requests,
+            fmt(figures[w][k].gatewayCpuMs),
+            fmt(figures[w][k].subgraphCpuMs),
           ]),
-          ['l', 'r', 'r', 'r', 'r', 'r'],
+          ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
         );
 
       const markdown = [
@@ -200,7 +220,7 @@ export const gatewayQuery: Benchmark = {
         '<details><summary>All rounds</summary>',
         '',
         table(
-          ['workload', 'round', 'gateway', 'req/s', 'p50', 'p95', 'p99', 'max', 'errors'],
+          ['workload', 'round', 'gateway', 'req/s', 'p50', 'p95', 'p99', 'max', 'errors', 'cores used'],
           results.map((r) => [
             r.workload,
             r.round,
@@ -211,6 +231,7 @@ export const gatewayQuery: Benchmark = {
             fmt(r.result.latency.p99),
             fmt(r.result.latency.max),
             r.result.errors,
+            cpuLine(r.cores),
           ]),
         ),
         '',

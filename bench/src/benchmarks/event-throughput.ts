@@ -1,0 +1,153 @@
+/**
+ * 4. Event throughput: `createTask` mutations through our gateway from a closed-loop client, every
+ * resulting `task.created` event consumed by audit (and notifications, sync and the recurrence
+ * worker, which run too); sustained end-to-end rate = mutations accepted ÷ time until the last
+ * one is audited. Exactly once: audit entries = distinct event ids = task events in the outbox.
+ */
+import type { BenchContext, Benchmark, BenchOutput } from '../lib/benchmark.js';
+import { procPath, startChild } from '../lib/child.js';
+import { profileMarkdown, summarizeProfile } from '../lib/cpuprofile.js';
+import { profileDir, type RunningSystemChild, sleep, startGatewayChild, startSystemChild, waitUntil } from '../lib/harness.js';
+import { CpuMeter, cpuLine } from '../lib/proc-cpu.js';
+import { table, verdict } from '../lib/report.js';
+import { busIdle } from '../lib/seed.js';
+import { fmt, monotonicMs } from '../lib/stats.js';
+import type { HttpLoadRequest, HttpLoadResult } from '../procs/http-load.js';
+
+const CREATE = JSON.stringify({ query: 'mutation Create { createTask(input: { title: "load __N__", tags: ["load"] }) { id version } }' });
+const CONCURRENCY = 32;
+
+async function auditCounts(system: RunningSystemChild) {
+  const [row] = await system.sql<{ entries: number; events: number; outbox: number }>(
+    `select (select count(*)::int from audit.audit_entry) as entries,
+            (select count(distinct event_id)::int from audit.audit_entry) as events,
+            (select count(*)::int from bus.outbox where topic = 'task-events') as outbox`,
+  );
+  if (!row) throw new Error('no counts');
+  return row;
+}
+
+export const eventThroughput: Benchmark = {
+  name: 'events',
+  title: 'Event throughput, mutation → audit, exactly once',
+  async run(context: BenchContext): Promise<BenchOutput> {
+    const durationMs = context.quick ? 5_000 : 20_000;
+    const dirs = { system: profileDir('events', 'system'), gateway: profileDir('events', 'gateway') };
+    const system = await startSystemChild({ profile: dirs.system });
+    const load = startChild(procPath('http-load'), { name: 'http-load' });
+    let gateway: Awaited<ReturnType<typeof startGatewayChild>> | undefined;
+    try {
+      gateway = await startGatewayChild(system, 'ours', { profile: dirs.gateway });
+      await load.ready;
+      const base: Omit<HttpLoadRequest, 'durationMs' | 'warmupMs'> = {
+        url: gateway.url,
+        headers: { authorization: `Bearer ${system.token}` },
+        body: CREATE,
+        concurrency: CONCURRENCY,
+      };
+      // Warm-up: JIT, pools, consumers; then wait until everything is consumed.
+      await load.request<HttpLoadResult>('run', { ...base, warmupMs: 0, durationMs: 60_000, maxRequests: 300 });
+      await waitUntil('the bus to drain after warm-up', () => busIdle(system), 120_000);
+      const before = await auditCounts(system);
+
+      const meter = new CpuMeter({ gateway: gateway.child.pid, subgraphs: system.child.pid, client: load.pid });
+      const result = await load.request<HttpLoadResult>('run', { ...base, warmupMs: 0, durationMs });
+      const cores = meter.read();
+      const atEnd = await auditCounts(system);
+      const accepted = result.requests - result.errors;
+      const target = before.entries + accepted;
+      let drainedAt = monotonicMs();
+      await waitUntil(
+        `${target} audit entries`,
+        async () => {
+          const now = await auditCounts(system);
+          drainedAt = monotonicMs();
+          return now.entries >= target;
+        },
+        300_000,
+        50,
+      );
+      await sleep(1_000);
+      await waitUntil('the bus to drain', () => busIdle(system), 120_000);
+      const after = await auditCounts(system);
+      await gateway.child.stop();
+      await system.child.stop(60_000);
+
+      const loadSeconds = result.elapsedMs / 1000;
+      const endToEndSeconds = (drainedAt - result.startedAt) / 1000;
+      const sustained = accepted / endToEndSeconds;
+      const auditedDuringLoad = atEnd.entries - before.entries;
+      const lagAtEnd = accepted - auditedDuringLoad;
+      const drainSeconds = (drainedAt - result.endedAt) / 1000;
+      const exactlyOnce = after.entries === after.events && after.entries === after.outbox && after.entries - before.entries === accepted;
+      const met = sustained >= 1000 && exactlyOnce && result.errors === 0;
+      const profiles = [
+        profileMarkdown('CPU profile, subgraphs process, during the load', summarizeProfile(dirs.system, result.startedAt, result.endedAt)),
+        profileMarkdown(
+          'CPU profile, subgraphs process, draining after the load',
+          summarizeProfile(dirs.system, result.endedAt, drainedAt),
+        ),
+        profileMarkdown('CPU profile, gateway process, during the load', summarizeProfile(dirs.gateway, result.startedAt, result.endedAt)),
+      ];
+      const markdown = [
+        `### 4. ${this.title}`,
+        '',
+        `Run ${context.date} with \`${context.command}\`. \`createTask\` through our gateway (own process) from an undici client (own process), closed loop, **${CONCURRENCY} connections**, ${durationMs / 1000} s, after a 300-mutation warm-up; subgraphs (tasks, audit, notifications, sync — all consuming \`task-events\`) + embedded Postgres (durable) in a third process, embedded bus.`,
+        '',
+        table(
+          ['figure', 'measured', 'target', ''],
+          [
+            [
+              'sustained end to end (accepted ÷ first mutation → last audited)',
+              `**${fmt(sustained)} events/s**`,
+              '≥ 1,000/s',
+              verdict(sustained >= 1000),
+            ],
+            [
+              'mutations accepted / errors',
+              `${accepted} / ${result.errors} in ${fmt(loadSeconds)} s = ${fmt(result.throughput)}/s`,
+              '',
+              '',
+            ],
+            [
+              'mutation latency p50 / p95 / p99',
+              `${fmt(result.latency.p50)} / ${fmt(result.latency.p95)} / ${fmt(result.latency.p99)} ms`,
+              '',
+              '',
+            ],
+            [
+              'audited during the load',
+              `${auditedDuringLoad} (${fmt(auditedDuringLoad / loadSeconds)}/s), lag at the end ${lagAtEnd}`,
+              '',
+              '',
+            ],
+            ['drain after the load', `${fmt(drainSeconds)} s${drainSeconds > 0.05 ? ` (${fmt(lagAtEnd / drainSeconds)}/s)` : ''}`, '', ''],
+            [
+              'exactly once: audit entries = distinct event ids = task events in the outbox; new entries = accepted',
+              `${after.entries} = ${after.events} = ${after.outbox}; ${after.entries - before.entries} = ${accepted}`,
+              'equal',
+              verdict(exactlyOnce),
+            ],
+          ],
+        ),
+        '',
+        ...(result.firstError ? [`First error: \`${result.firstError}\``, ''] : []),
+        ...profiles,
+      ].join('\n');
+      return {
+        markdown,
+        lines: [
+          `sustained ${fmt(sustained)} events/s end to end (target ≥ 1000) → ${met ? 'met' : 'MISSED'}`,
+          `accepted ${accepted} (${fmt(result.throughput)}/s, p50 ${fmt(result.latency.p50)} p99 ${fmt(result.latency.p99)} ms), lag at end ${lagAtEnd}, drain ${fmt(drainSeconds)} s`,
+          `cores: ${cpuLine(cores)}`,
+          `exactly once: ${exactlyOnce} (${after.entries}/${after.events}/${after.outbox})`,
+        ],
+        data: { result, cores, before, atEnd, after, sustained, drainSeconds, lagAtEnd, exactlyOnce },
+      };
+    } finally {
+      await gateway?.child.stop();
+      await load.stop();
+      await system.stop();
+    }
+  },
+};

@@ -1,0 +1,137 @@
+/**
+ * 2. Mutation → subscriber latency through the gateway (embedded bus): one graphql-ws subscriber
+ * of `taskUpdates` (with the task resolved across subgraphs) and an open-loop sender of
+ * `updateTask` mutations at 50, 200 and 500/s, both in one client process; the latency of a
+ * change is from its mutation request being sent to its update arriving at the subscriber.
+ */
+import type { BenchContext, Benchmark, BenchOutput } from '../lib/benchmark.js';
+import { procPath, startChild } from '../lib/child.js';
+import { profileMarkdown, summarizeProfile } from '../lib/cpuprofile.js';
+import { postGraphQL, profileDir, startGatewayChild, startSystemChild } from '../lib/harness.js';
+import { CpuMeter, cpuLine } from '../lib/proc-cpu.js';
+import { table, verdict } from '../lib/report.js';
+import { seedTasks } from '../lib/seed.js';
+import { fmt } from '../lib/stats.js';
+import type { RateRequest, RateResult } from '../procs/ws-clients.js';
+
+export const SUBSCRIPTION = `subscription Live($after: Cursor) {
+  taskUpdates(after: $after) { cursor op taskId version changedFields task { id title status version } }
+}`;
+const RATES = [50, 200, 500];
+const TASKS = 200;
+
+export const realtimeLatency: Benchmark = {
+  name: 'realtime',
+  title: 'Mutation → subscriber latency through the gateway (embedded bus)',
+  async run(context: BenchContext): Promise<BenchOutput> {
+    const durationMs = context.quick ? 3_000 : 15_000;
+    const warmupMs = context.quick ? 1_000 : 2_000;
+    const dirs = { system: profileDir('realtime', 'system'), gateway: profileDir('realtime', 'gateway') };
+    const system = await startSystemChild({ profile: dirs.system });
+    const clients = startChild(procPath('ws-clients'), { name: 'ws-clients' });
+    let gateway: Awaited<ReturnType<typeof startGatewayChild>> | undefined;
+    try {
+      const tasks = await seedTasks(system, { tasks: TASKS, reminders: 0, updates: 0 });
+      gateway = await startGatewayChild(system, 'ours', { profile: dirs.gateway });
+      await clients.ready;
+      const results: RateResult[] = [];
+      const cores: Record<string, number>[] = [];
+      for (const rate of RATES) {
+        // Resume point read before subscribing: nothing between is missed (DESIGN §6).
+        const retention = await postGraphQL<{ syncRetention: { latestCursor: string | null } }>(
+          gateway.url,
+          system.token,
+          '{ syncRetention { latestCursor } }',
+        );
+        if (retention.errors) throw new Error(`syncRetention: ${JSON.stringify(retention.errors)}`);
+        const request: RateRequest = {
+          url: gateway.url,
+          token: system.token,
+          subscription: SUBSCRIPTION,
+          variables: { after: retention.data?.syncRetention.latestCursor ?? null },
+          tasks: tasks.map((t) => ({ id: t.id, version: t.version })),
+          rate,
+          warmupMs,
+          durationMs,
+        };
+        const meter = new CpuMeter({ gateway: gateway.child.pid, subgraphs: system.child.pid, client: clients.pid });
+        const result = await clients.request<RateResult>('rate', request);
+        cores.push(meter.read());
+        results.push(result);
+        // Later rates continue from the versions this run reached.
+        const versions = await system.sql<{ id: string; version: number }>('select id::text, version from tasks.task where user_id = $1', [
+          'bench-user',
+        ]);
+        const byId = new Map(versions.map((v) => [v.id, v.version]));
+        for (const t of tasks) t.version = byId.get(t.id) ?? t.version;
+        console.log(
+          `  ${rate}/s: p50 ${fmt(result.latency.p50)} p95 ${fmt(result.latency.p95)} p99 ${fmt(result.latency.p99)} ms, sent ${result.sent}, missing ${result.missing}, errors ${result.errors.length}`,
+        );
+      }
+      await gateway.child.stop();
+      await system.child.stop(60_000);
+
+      const ok = (r: RateResult) => r.latency.p50 < 10 && r.latency.p99 < 50 && r.missing === 0 && r.errors.length === 0;
+      const last = results.at(-1);
+      const profiles = last
+        ? [
+            profileMarkdown(`CPU profile, gateway process, ${last.rate}/s`, summarizeProfile(dirs.gateway, last.startedAt, last.endedAt)),
+            profileMarkdown(`CPU profile, subgraphs process, ${last.rate}/s`, summarizeProfile(dirs.system, last.startedAt, last.endedAt)),
+          ]
+        : [];
+      const markdown = [
+        `### 2. ${this.title}`,
+        '',
+        `Run ${context.date} with \`${context.command}\`. One subscriber (\`Live\` below: \`taskUpdates(after: latestCursor)\` with \`task\` resolved from the tasks subgraph per event) and an open-loop sender of \`updateTask\` over HTTP, round-robin over ${TASKS} tasks, in one client process; our gateway in its own process; subgraphs + embedded Postgres (durable) in a third. Per rate: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured. Latency = mutation request sent → update received by the subscriber.`,
+        '',
+        table(
+          [
+            'mutations/s',
+            'achieved/s',
+            'p50 ms',
+            'p95 ms',
+            'p99 ms',
+            'max ms',
+            'mutation p50 / p99 ms',
+            'missing',
+            'target p50 < 10, p99 < 50',
+            'cores used',
+          ],
+          results.map((r, i) => [
+            r.rate,
+            fmt(r.achievedRate),
+            fmt(r.latency.p50),
+            fmt(r.latency.p95),
+            fmt(r.latency.p99),
+            fmt(r.latency.max),
+            `${fmt(r.mutation.p50)} / ${fmt(r.mutation.p99)}`,
+            r.missing,
+            verdict(ok(r)),
+            cpuLine(cores[i] ?? {}),
+          ]),
+          ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'],
+        ),
+        '',
+        ...results.filter((r) => r.errors.length).map((r) => `Errors at ${r.rate}/s: \`${r.errors.join('`, `')}\``),
+        '',
+        '```graphql',
+        SUBSCRIPTION,
+        '```',
+        '',
+        ...profiles,
+      ].join('\n');
+      return {
+        markdown,
+        lines: results.map(
+          (r) =>
+            `${r.rate}/s: p50 ${fmt(r.latency.p50)} p95 ${fmt(r.latency.p95)} p99 ${fmt(r.latency.p99)} ms (mutation p50 ${fmt(r.mutation.p50)}), missing ${r.missing} → ${ok(r) ? 'met' : 'MISSED'}`,
+        ),
+        data: { results, cores },
+      };
+    } finally {
+      await gateway?.child.stop();
+      await clients.stop();
+      await system.stop();
+    }
+  },
+};

@@ -1,0 +1,295 @@
+/**
+ * graphql-ws clients in their own process (raw `ws` speaking `graphql-transport-ws`, so the
+ * client's own cost stays small): many idle subscribers for the fan-out benchmark, or one
+ * subscriber plus a fixed-rate mutation sender for the latency benchmark. Arrival times are
+ * taken first thing in the `message` handler, on the cross-process monotonic clock.
+ */
+import { Pool } from 'undici';
+import WebSocket from 'ws';
+import { serveParent } from '../lib/child.js';
+import { type LatencySummary, monotonicMs, summarize } from '../lib/stats.js';
+
+interface Subscriber {
+  ws: WebSocket;
+  /** Arrival times (monotonic ms) and raw `next` messages since the last `reset`. */
+  arrivals: number[];
+  messages: Buffer[];
+  errors: string[];
+}
+
+const NEXT = Buffer.from('"next"');
+const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
+
+/** Opens one connection, authenticates, subscribes; resolves once the subscribe message is sent. */
+function connect(
+  url: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown>,
+  onNext?: (t: number, data: Buffer) => void,
+): Promise<Subscriber> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(url), 'graphql-transport-ws', { perMessageDeflate: false });
+    const sub: Subscriber = { ws, arrivals: [], messages: [], errors: [] };
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error('connection_ack timeout'));
+    }, 30_000);
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+    ws.on('message', (data: Buffer) => {
+      const t = monotonicMs();
+      if (data.includes(NEXT)) {
+        if (onNext) onNext(t, data);
+        else {
+          sub.arrivals.push(t);
+          sub.messages.push(data);
+        }
+        return;
+      }
+      const message = JSON.parse(data.toString()) as { type: string; payload?: unknown };
+      if (message.type === 'connection_ack') {
+        ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } }));
+        clearTimeout(timer);
+        resolve(sub);
+      } else if (message.type === 'ping') ws.send('{"type":"pong"}');
+      else if (message.type === 'error' || message.type === 'complete') sub.errors.push(data.toString().slice(0, 300));
+    });
+    ws.on('error', (error) => {
+      clearTimeout(timer);
+      sub.errors.push(error.message);
+      reject(error);
+    });
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      sub.errors.push(`closed ${code} ${reason.toString()}`);
+      reject(new Error(`closed ${code} ${reason.toString()}`));
+    });
+  });
+}
+
+export interface ConnectRequest {
+  url: string;
+  token: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  /** Connections to add. */
+  count: number;
+  /** Handshakes in flight at once. */
+  parallel?: number;
+}
+
+export interface ArrivalsRequest {
+  /** Wait until every subscriber has this many messages since `reset` (or the timeout). */
+  perSubscriber: number;
+  timeoutMs: number;
+}
+
+export interface ArrivalsResult {
+  subscribers: number;
+  /** Arrival time of each subscriber's n-th message since `reset` (n = perSubscriber), missing excluded. */
+  arrivals: number[];
+  missing: number;
+  /** `next` payloads with GraphQL errors, and protocol errors/closes. */
+  errors: string[];
+}
+
+export interface RateRequest {
+  url: string;
+  token: string;
+  subscription: string;
+  variables?: Record<string, unknown>;
+  /** Tasks to update round-robin (a task with a mutation in flight is skipped). */
+  tasks: { id: string; version: number }[];
+  rate: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface RateResult {
+  rate: number;
+  sent: number;
+  /** Measured: mutation request sent → subscription result received. */
+  latency: LatencySummary;
+  /** Measured: mutation HTTP round trip. */
+  mutation: LatencySummary;
+  achievedRate: number;
+  missing: number;
+  errors: string[];
+  /** Sends later than 5 ms behind schedule (the client could not keep the rate). */
+  lateSends: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+const UPDATE =
+  'mutation Bump($id: ID!, $title: String!, $v: Int) { updateTask(id: $id, input: { title: $title }, expectedVersion: $v) { version } }';
+
+async function rateRun(request: RateRequest): Promise<RateResult> {
+  const sentAt = new Map<string, { t: number; measured: boolean }>();
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  let received = 0;
+  const onNext = (t: number, data: Buffer) => {
+    const message = JSON.parse(data.toString()) as {
+      payload: { data?: { taskUpdates: { taskId: string; version: number } }; errors?: unknown };
+    };
+    if (message.payload.errors) errors.push(JSON.stringify(message.payload.errors).slice(0, 300));
+    const update = message.payload.data?.taskUpdates;
+    if (!update) return;
+    const key = `${update.taskId}:${update.version}`;
+    const sent = sentAt.get(key);
+    if (!sent) return;
+    sentAt.delete(key);
+    received++;
+    if (sent.measured) latencies.push(t - sent.t);
+  };
+  const subscriber = await connect(request.url, request.token, request.subscription, request.variables ?? {}, onNext);
+  const origin = new URL(request.url);
+  const pool = new Pool(origin.origin, { connections: 64, pipelining: 1 });
+  const tasks = request.tasks.map((t) => ({ ...t, busy: false }));
+  const mutationLatencies: number[] = [];
+  let next = 0;
+  let sent = 0;
+  let measuredSent = 0;
+  let lateSends = 0;
+  let skipped = 0;
+  const inflight = new Set<Promise<void>>();
+
+  const send = (measured: boolean) => {
+    let task: (typeof tasks)[number] | undefined;
+    for (let tries = 0; tries < tasks.length; tries++) {
+      const candidate = tasks[next++ % tasks.length];
+      if (candidate && !candidate.busy) {
+        task = candidate;
+        break;
+      }
+    }
+    if (!task) {
+      skipped++;
+      return;
+    }
+    const current = task;
+    current.busy = true;
+    const t0 = monotonicMs();
+    sentAt.set(`${current.id}:${current.version + 1}`, { t: t0, measured });
+    sent++;
+    if (measured) measuredSent++;
+    const body = JSON.stringify({ query: UPDATE, variables: { id: current.id, title: `rate ${sent}`, v: current.version } });
+    const p = (async () => {
+      try {
+        const res = await pool.request({
+          path: origin.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${request.token}` },
+          body,
+        });
+        const json = (await res.body.json()) as { data?: { updateTask: { version: number } }; errors?: unknown };
+        if (json.errors || !json.data) errors.push(JSON.stringify(json.errors ?? json).slice(0, 300));
+        else current.version = json.data.updateTask.version;
+        if (measured) mutationLatencies.push(monotonicMs() - t0);
+      } catch (error) {
+        errors.push(error instanceof Error ? error.message : String(error));
+      } finally {
+        current.busy = false;
+      }
+    })();
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
+
+  const start = monotonicMs();
+  const measureFrom = start + request.warmupMs;
+  const end = measureFrom + request.durationMs;
+  let due = 0;
+  while (monotonicMs() < end) {
+    const now = monotonicMs();
+    const target = Math.floor(((now - start) * request.rate) / 1000);
+    while (due < target) {
+      const scheduled = start + (due * 1000) / request.rate;
+      if (now - scheduled > 5) lateSends++;
+      send(now >= measureFrom);
+      due++;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inflight);
+  // Results still on their way.
+  const deadline = monotonicMs() + 5_000;
+  while ([...sentAt.values()].some((s) => s.measured) && monotonicMs() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const missing = [...sentAt.values()].filter((s) => s.measured).length;
+  await pool.close();
+  subscriber.ws.close();
+  if (skipped) errors.push(`${skipped} sends skipped: every task had a mutation in flight`);
+  return {
+    rate: request.rate,
+    sent: measuredSent,
+    latency: summarize(latencies),
+    mutation: summarize(mutationLatencies),
+    achievedRate: measuredSent / (request.durationMs / 1000),
+    missing,
+    errors: [
+      ...new Set([...errors, ...subscriber.errors.filter((e) => !e.startsWith('closed 1000') && !e.startsWith('closed 1005'))]),
+    ].slice(0, 10),
+    lateSends,
+    startedAt: measureFrom,
+    endedAt: end,
+  };
+}
+
+const subscribers: Subscriber[] = [];
+
+await serveParent(
+  async () => ({}),
+  () => ({
+    async connect(request: ConnectRequest) {
+      const parallel = request.parallel ?? 200;
+      let remaining = request.count;
+      const failures: string[] = [];
+      await Promise.all(
+        Array.from({ length: Math.min(parallel, request.count) }, async () => {
+          while (remaining > 0) {
+            remaining--;
+            try {
+              subscribers.push(await connect(request.url, request.token, request.query, request.variables ?? {}));
+            } catch (error) {
+              failures.push(error instanceof Error ? error.message : String(error));
+            }
+          }
+        }),
+      );
+      if (failures.length) throw new Error(`${failures.length} connections failed, first: ${failures[0]}`);
+      return { open: subscribers.length, memory: process.memoryUsage().rss };
+    },
+    reset() {
+      for (const s of subscribers) {
+        s.arrivals = [];
+        s.messages = [];
+      }
+      return subscribers.length;
+    },
+    async arrivals(request: ArrivalsRequest): Promise<ArrivalsResult> {
+      const deadline = monotonicMs() + request.timeoutMs;
+      while (subscribers.some((s) => s.arrivals.length < request.perSubscriber) && monotonicMs() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const arrivals: number[] = [];
+      const errors: string[] = [];
+      let missing = 0;
+      for (const s of subscribers) {
+        const t = s.arrivals[request.perSubscriber - 1];
+        if (t === undefined) missing++;
+        else arrivals.push(t);
+        for (const m of s.messages) if (m.includes('"errors"')) errors.push(m.toString().slice(0, 300));
+        errors.push(...s.errors);
+      }
+      return { subscribers: subscribers.length, arrivals, missing, errors: [...new Set(errors)].slice(0, 10) };
+    },
+    /** The payload of one subscriber's last message (sanity check). */
+    sample: () => subscribers[0]?.messages.at(-1)?.toString(),
+    rate: (request: RateRequest) => rateRun(request),
+  }),
+  () => ({ pid: process.pid }),
+  async () => {
+    for (const s of subscribers) s.ws.terminate();
+  },
+);
