@@ -52,6 +52,7 @@ class FakeFeed {
         return rows;
       },
       position: async () => ({ ...this.position }),
+      prunedThrough: async () => this.position.userPrunedThrough,
     }) as unknown as TaskUpdateRepository;
 
   options(overrides: Partial<TaskUpdateStreamOptions> = {}): TaskUpdateStreamOptions {
@@ -154,6 +155,18 @@ describe('taskUpdates stream (gap-free seam)', () => {
     const fromWatermark = await openTaskUpdateStream(feed.options({ after: 9n }));
     expect(await take(fromWatermark, 2)).toEqual([10, 11]);
     await fromWatermark.return?.();
+  });
+
+  it('fails with RESYNC_REQUIRED when rows after its position are pruned during the replay', async () => {
+    const feed = new FakeFeed();
+    feed.store(1, 2, 3, 4, 5, 6);
+    const stream = await openTaskUpdateStream(feed.options({ after: 0n, pageSize: 2, queueSize: 10 }));
+    expect(await take(stream, 2)).toEqual([1, 2]);
+    // The pruner deletes 3 and 4 (and raises the watermark) before the next page is read.
+    feed.table.splice(2, 2);
+    feed.position.userPrunedThrough = 4n;
+    await expect(stream.next()).rejects.toMatchObject({ code: 'RESYNC_REQUIRED', details: { oldestCursor: '4' } });
+    expect(feed.hub.size).toBe(0);
   });
 
   it('only ever sees its own user’s events', async () => {

@@ -24,6 +24,12 @@ export interface TaskUpdateStreamOptions {
   onEnd(): void;
 }
 
+const prunedDuringReplay = (from: bigint, pruned: bigint) =>
+  new AppError(ErrorCode.RESYNC_REQUIRED, `Updates after cursor ${from} were pruned while replaying: refetch, then subscribe again`, {
+    after: from.toString(),
+    oldestCursor: pruned.toString(),
+  });
+
 const slowConsumer = (queueSize: number) =>
   new AppError(
     ErrorCode.UNAVAILABLE,
@@ -114,9 +120,13 @@ class TaskUpdateStream implements AsyncIterableIterator<TaskUpdate> {
           this.queue.clear();
         }
         const horizon = this.options.horizon?.(); // read right before the query: above it, updates come live
-        this.page = await this.options
-          .repository()
-          .page(this.options.userId, this.last, this.options.match, this.options.pageSize, horizon);
+        const repository = this.options.repository();
+        const from = this.last;
+        this.page = await repository.page(this.options.userId, from, this.options.match, this.options.pageSize, horizon);
+        // The pruner may have deleted rows after `from` since the resume check: then this page could
+        // skip some silently. It raises the user's watermark in the same transaction, so compare.
+        const pruned = await repository.prunedThrough(this.options.userId);
+        if (pruned > from) throw prunedDuringReplay(from, pruned);
         this.index = 0;
         this.exhausted = this.page.length < this.options.pageSize;
       }

@@ -46,6 +46,14 @@ export class TaskUpdateRepository {
     return this.em.find(TaskUpdateSchema, where, { orderBy: { cursor: 'asc' }, limit, disableIdentityMap: true });
   }
 
+  /** Highest of `userId`'s cursors the pruner deleted (0: none). */
+  async prunedThrough(userId: string): Promise<bigint> {
+    const rows = (await this.em
+      .getConnection()
+      .execute(`select "pruned_through" from "sync"."user_watermark" where "user_id" = ?`, [userId])) as { pruned_through: string }[];
+    return big(rows[0]?.pruned_through);
+  }
+
   /** The highest cursor the feed knows (same as `position(…).head`). */
   async head(): Promise<bigint> {
     return (await this.position('')).head;
