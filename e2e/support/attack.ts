@@ -101,8 +101,8 @@ export function collect(
   query: string,
   variables: Record<string, unknown> = {},
   extensions?: Record<string, unknown>,
-): { results: FormattedExecutionResult[]; ended: Promise<unknown>; dispose(): void } {
-  const results: FormattedExecutionResult[] = [];
+): { results: FormattedExecutionResult<Record<string, unknown>, unknown>[]; ended: Promise<unknown>; dispose(): void } {
+  const results: FormattedExecutionResult<Record<string, unknown>, unknown>[] = [];
   let settle: (value: unknown) => void = () => {};
   const ended = new Promise<unknown>((resolve) => {
     settle = resolve;
