@@ -1,6 +1,6 @@
 import type { Database, EntityManager, Logger, Metrics } from '@taskgraph/runtime';
 import type { HandlerResult, HandlerStatus, Subscription } from './bus.js';
-import { recordDeadLetter } from './dead-letters.js';
+import { recordDeadLetter, storableText } from './dead-letters.js';
 import { type DeliveredEvent, parseCloudEvent } from './envelope.js';
 import { errorMessage } from './error-message.js';
 import type { Topic } from './topics.js';
@@ -36,7 +36,9 @@ export async function handleDelivery(
   }
   const parsed = json === undefined ? ({ ok: false, reason: 'body is not JSON' } as const) : parseCloudEvent(json, topic);
   if (!parsed.ok) {
-    const eventId = typeof (json as { id?: unknown } | undefined)?.id === 'string' ? (json as { id: string }).id : undefined;
+    const rawId = (json as { id?: unknown } | undefined)?.id;
+    // The id keys the once-per-group marker (a `text` column): keep it storable.
+    const eventId = typeof rawId === 'string' ? storableText(rawId) : undefined;
     let recorded = true;
     for (const subscription of subscriptions) {
       recorded =
