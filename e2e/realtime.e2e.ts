@@ -64,6 +64,11 @@ async function latestCursor(as: string): Promise<string | null> {
 const byCursor = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
 describe('realtime through the gateway', () => {
+  it('refuses a subscription sent over HTTP with a coded error', async () => {
+    const res = await system.graphql('subscription { taskUpdates { cursor } }', {}, 'http-user');
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_REQUEST']);
+  });
+
   it("delivers a user's changes with fields from tasks and audit, and nothing of them to another user", async () => {
     const [alice, bob] = [await connect('rt-alice'), await connect('rt-bob')];
     const aliceSub = alice.subscribe<{ taskUpdates: Update }>(FULL, { after: await latestCursor('rt-alice') });

@@ -17,6 +17,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { type Authenticate, createAuthenticator, unauthenticatedError } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { devRoutes } from './dev-routes.js';
+import { noSubscriptionsOverHttpRule } from './http-operations.js';
 import { queryLimitsRule } from './limits.js';
 import { createSubgraphHttpClient, type GatewayContext, SubgraphDataSource } from './subgraph-data-source.js';
 import { attachSubscriptions, type SubscriptionServer } from './subscriptions/index.js';
@@ -117,7 +118,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     formatError: formatGatewayError,
     includeStacktraceInErrorResponses: false,
     introspection: development,
-    validationRules: [queryLimitsRule(config.limits)],
+    validationRules: [queryLimitsRule(config.limits), noSubscriptionsOverHttpRule],
     allowBatchedHttpRequests: false,
     plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled()],
   });
