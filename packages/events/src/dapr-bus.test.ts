@@ -176,7 +176,7 @@ describe('dapr adapter: relay and dedupe', () => {
     const seqs = sidecar.broker.messages('task-events').map((m) => Number(m.cloudEvent.seq));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(5);
-    const order = recorder.calls.map((c) => `${tasks.indexOf(c.taskId)}:${c.version}`);
+    const order = recorder.calls.map((c) => `${(tasks as string[]).indexOf(c.taskId)}:${c.version}`);
     expect(order.filter((o) => o.startsWith('0:'))).toEqual(['0:1', '0:2', '0:3']);
     expect(order.filter((o) => o.startsWith('1:'))).toEqual(['1:1', '1:2']);
   });

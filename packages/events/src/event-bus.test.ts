@@ -213,7 +213,7 @@ describe.each<Mode>(['embedded', 'dapr'])('event bus (%s)', (mode) => {
     const tasks = range(8).map(() => randomUUID());
     // The first attempt of every third event fails: a replica retrying must not let the other skip ahead.
     const flaky = (call: { version: number; taskId: string }, attempt: number) =>
-      (call.version + tasks.indexOf(call.taskId)) % 3 === 0 && attempt === 1 ? ('RETRY' as const) : ('SUCCESS' as const);
+      (call.version + (tasks as string[]).indexOf(call.taskId)) % 3 === 0 && attempt === 1 ? ('RETRY' as const) : ('SUCCESS' as const);
     await testbed.startRelay();
     await testbed.startConsumer({ appId: 'audit', subscriptions: [recorder.subscription('audit', flaky)] });
     await testbed.startConsumer({ appId: 'audit', subscriptions: [recorder.subscription('audit', flaky)] });

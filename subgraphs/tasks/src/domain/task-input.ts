@@ -25,7 +25,7 @@ export interface CreateTaskInput {
 }
 
 /** GraphQL `UpdateTaskInput`: absent = unchanged, null = cleared. */
-export type UpdateTaskInput = Partial<CreateTaskInput>;
+export type UpdateTaskInput = { [K in keyof CreateTaskInput]?: CreateTaskInput[K] | null };
 
 /** Validated, normalised fields. */
 export interface TaskFields {
