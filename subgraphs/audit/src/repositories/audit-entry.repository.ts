@@ -1,5 +1,5 @@
 import { badInput, type EntityManager } from '@taskgraph/runtime';
-import { type AuditAction, type AuditEntry, AuditEntrySchema } from '../entities/audit-entry.entity.js';
+import type { AuditAction, AuditEntry, FieldChange } from '../entities/audit-entry.entity.js';
 import { decodeLogCursor, encodeHistoryCursor, encodeLogCursor } from './audit-cursor.js';
 
 export const MAX_PAGE = 100;
@@ -79,7 +79,7 @@ export class AuditEntryRepository {
     return {
       hasNextPage: rows.length > first,
       edges: rows.slice(0, first).map(({ occurred_key, ...columns }) => {
-        const node = this.toEntry(columns);
+        const node = entryFromRow(columns);
         return { cursor: encodeLogCursor({ occurredAt: String(occurred_key), seq: node.seq }), node };
       }),
     };
@@ -111,13 +111,34 @@ export class AuditEntryRepository {
         page.hasNextPage = true;
         continue;
       }
-      const node = this.toEntry(columns);
+      const node = entryFromRow(columns);
       page.edges.push({ cursor: encodeHistoryCursor(node.seq), node });
     }
     return pages;
   }
+}
 
-  private toEntry(columns: Record<string, unknown>): AuditEntry {
-    return this.em.map(AuditEntrySchema, columns);
-  }
+/** `timestamptz` as the driver returns it (MikroORM keeps it a string, e.g. `2026-11-24 03:12:30.27+00`). */
+const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
+
+/**
+ * A raw `audit.audit_entry` row as a plain `AuditEntry`. Entries are read-only, so they skip
+ * `em.map` (identity map, change-tracking copies of the JSON columns): on a page of history that
+ * was most of the subgraph's CPU (BENCHMARKS.md, gateway queries).
+ */
+export function entryFromRow(row: Record<string, unknown>): AuditEntry {
+  return {
+    id: String(row.id),
+    seq: String(row.seq),
+    eventId: String(row.event_id),
+    taskId: String(row.task_id),
+    userId: String(row.user_id),
+    action: row.action as AuditAction,
+    actor: String(row.actor),
+    occurredAt: toDate(row.occurred_at),
+    recordedAt: toDate(row.recorded_at),
+    version: Number(row.version),
+    changes: (typeof row.changes === 'string' ? JSON.parse(row.changes) : row.changes) as FieldChange[],
+    snapshot: (typeof row.snapshot === 'string' ? JSON.parse(row.snapshot) : (row.snapshot ?? null)) as Record<string, unknown> | null,
+  };
 }
