@@ -7,5 +7,6 @@ export * from './internal-token.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './postgres.js';
+export * from './scalars.js';
 export * from './shutdown.js';
 export * from './subgraph.js';

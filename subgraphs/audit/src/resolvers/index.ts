@@ -1,5 +1,5 @@
+import { DateTime } from '@taskgraph/runtime';
 import { AuditEntry } from './AuditEntry.js';
-import { DateTime } from './DateTime.js';
 import { JSONScalar } from './JSON.js';
 import { Query } from './Query.js';
 import { Task } from './Task.js';

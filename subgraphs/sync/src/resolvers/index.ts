@@ -1,5 +1,5 @@
+import { DateTime } from '@taskgraph/runtime';
 import { Cursor } from './Cursor.js';
-import { DateTime } from './DateTime.js';
 import { Query } from './Query.js';
 import { ReminderDue } from './ReminderDue.js';
 import { Subscription } from './Subscription.js';

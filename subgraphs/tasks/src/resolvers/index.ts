@@ -1,4 +1,4 @@
-import { DateTime } from './DateTime.js';
+import { DateTime } from '@taskgraph/runtime';
 import { Mutation } from './Mutation.js';
 import { Query } from './Query.js';
 import { Task } from './Task.js';

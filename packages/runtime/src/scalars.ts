@@ -1,5 +1,5 @@
-import { ErrorCode } from '@taskgraph/runtime';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { ErrorCode } from './errors.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -17,7 +17,10 @@ function parse(value: unknown): Date {
   );
 }
 
-/** ISO-8601 date-time with an explicit offset; serialised in UTC. */
+/**
+ * The `DateTime` scalar every subgraph declares: input is an ISO-8601 date-time with an explicit offset,
+ * in the years 1970–9999 (anything else is `BAD_USER_INPUT`); output is serialised in UTC.
+ */
 export const DateTime = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
   serialize: (value) => (value instanceof Date ? value : new Date(value as string)).toISOString(),
