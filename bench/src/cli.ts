@@ -10,8 +10,8 @@ import { fanout } from './benchmarks/fanout.js';
 import { gatewayQuery } from './benchmarks/gateway-query.js';
 import { nPlusOne } from './benchmarks/n-plus-one.js';
 import { realtimeLatency } from './benchmarks/realtime-latency.js';
-import type { BenchContext, Benchmark, BenchOutput } from './lib/benchmark.js';
-import { machine, repoRoot, table, writeSections } from './lib/report.js';
+import type { BenchContext, Benchmark, BenchOutput, SummaryRow } from './lib/benchmark.js';
+import { machine, repoRoot, table, verdict, writeSections } from './lib/report.js';
 
 // rrule and the services expect UTC (STACK.md); children inherit it.
 process.env.TZ = 'UTC';
@@ -36,6 +36,7 @@ const context: BenchContext = {
 };
 
 const sections: Record<string, string> = {};
+const summary: SummaryRow[] = [];
 let failed = 0;
 for (const benchmark of selected) {
   console.log(`▶ ${benchmark.name}: ${benchmark.title}`);
@@ -48,6 +49,7 @@ for (const benchmark of selected) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     console.error(`✖ ${benchmark.name} failed: ${message}`);
     output = {
+      summary: [{ figure: benchmark.title, measured: 'failed', target: '', met: false }],
       markdown: `### ${benchmark.title}\n\nRun ${context.date} with \`${context.command}\`: **failed** —\n\n\`\`\`\n${message}\n\`\`\`\n`,
       lines: [],
       data: { error: message },
@@ -57,6 +59,7 @@ for (const benchmark of selected) {
   if (quick) console.log(output.markdown);
   console.log(`  (${Math.round((Date.now() - started) / 1000)} s)`);
   sections[benchmark.name] = output.markdown;
+  summary.push(...output.summary);
   if (!quick) {
     const dir = resolve(repoRoot, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
@@ -83,6 +86,16 @@ if (!quick) {
       ],
     ),
   ].join('\n');
+  if (selected.length === BENCHMARKS.length) {
+    sections.summary = [
+      `Every figure below is from the one run of ${context.date} (\`${context.command}\`).`,
+      '',
+      table(
+        ['figure', 'measured', 'target', ''],
+        summary.map((r) => [r.figure, r.measured, r.target, r.met === undefined ? '' : verdict(r.met)]),
+      ),
+    ].join('\n');
+  }
   writeSections(sections);
   console.log('BENCHMARKS.md updated');
 }

@@ -173,6 +173,24 @@ export const fanout: Benchmark = {
           : '',
       ].join('\n');
       return {
+        summary: [
+          ...results.map((l) => ({
+            figure: `3. fan-out to ${l.subscribers.toLocaleString('en-US')} subscribers`,
+            measured: `p50 ${fmt(l.latency.p50)} / p95 ${fmt(l.latency.p95)} / p99 ${fmt(l.latency.p99)} ms${l.missing ? `, ${l.missing} missing` : ''}`,
+            target: l.subscribers === 10_000 ? 'p99 < 250 ms' : 'reference',
+            ...(l.subscribers === 10_000 ? { met: latencyOk(l) } : {}),
+          })),
+          ...(top
+            ? [
+                {
+                  figure: `3. gateway RSS per idle connection (${top.subscribers.toLocaleString('en-US')})`,
+                  measured: `${fmt(top.perConnectionKB)} KB`,
+                  target: '< 20 KB',
+                  met: memoryOk(top),
+                },
+              ]
+            : []),
+        ],
         markdown,
         lines: results.map(
           (l) =>

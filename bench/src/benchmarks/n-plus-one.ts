@@ -74,6 +74,12 @@ export const nPlusOne: Benchmark = {
         '```',
       ].join('\n');
       return {
+        summary: SUBGRAPHS_READ.map((k) => ({
+          figure: `5. SQL statements in ${k} for a 100-task page`,
+          measured: String(max(k)),
+          target: '1',
+          met: max(k) <= 1,
+        })),
         markdown,
         lines: names.map((k) => `${k}: ${max(k)} statements (${runs.map((r) => r[k]).join(', ')})`),
         data: { runs, idle, shape },

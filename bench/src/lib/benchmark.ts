@@ -8,7 +8,18 @@ export interface BenchContext {
   date: string;
 }
 
+/** One figure beside its target, for the summary table. */
+export interface SummaryRow {
+  figure: string;
+  measured: string;
+  target: string;
+  /** undefined: a reference figure without a target. */
+  met?: boolean;
+}
+
 export interface BenchOutput {
+  /** The figures with targets (summary table of BENCHMARKS.md). */
+  summary: SummaryRow[];
   /** Generated section of BENCHMARKS.md (between this benchmark's markers). */
   markdown: string;
   /** One line per figure for the console. */
