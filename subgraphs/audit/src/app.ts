@@ -1,11 +1,9 @@
-import { createEventBus } from '@taskgraph/events';
+import type { ApolloServer } from '@apollo/server';
+import { startServiceRuntime } from '@taskgraph/events';
 import {
   callerFromRequest,
-  createLogger,
-  createMetrics,
   createSubgraphServer,
-  locatePostgres,
-  openDatabase,
+  type HttpService,
   readSchemaFile,
   type ServiceConfig,
   startHttpService,
@@ -29,56 +27,45 @@ export interface AuditService {
 
 /** Starts the audit subgraph: GraphQL (`auditLog`, `Task.history`) and the `task-events` consumer. */
 export async function createService(config: ServiceConfig): Promise<AuditService> {
-  const logger = createLogger(SERVICE_NAME, config.logLevel);
-  const metrics = createMetrics(SERVICE_NAME);
-  // Resources close in reverse order of opening, also when start-up fails half way.
-  const closers: (() => Promise<void>)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.splice(0).reverse()) await close().catch((err) => logger.error({ err }, 'close failed'));
+  const runtime = await startServiceRuntime({
+    name: SERVICE_NAME,
+    config,
+    database: { schema: 'audit', entities: [AuditEntrySchema], migrations },
+    // audit only consumes: no outbox relay here.
+    relay: false,
+  });
+  const { logger, metrics, db, bus } = runtime;
+  // Also used when start-up fails half way: closes what was opened, logging (not stopping at) a failing step.
+  let apollo: ApolloServer<AuditContext> | undefined;
+  let http: HttpService | undefined;
+  const close = async () => {
+    // Stop accepting first.
+    await http?.close().catch((err) => logger.error({ err }, 'close failed'));
+    await runtime.close(async () => apollo?.stop());
   };
   try {
-    const postgres = await locatePostgres(config.databaseUrl, config.dataDir, logger);
-    closers.push(() => postgres.stop());
-    const db = await openDatabase({
-      url: postgres.url,
-      schema: 'audit',
-      entities: [AuditEntrySchema],
-      migrations,
-      logger,
-      onQuery: () => metrics.dbQueries.inc(),
-    });
-    closers.push(() => db.close());
-    // audit only consumes: no outbox relay here.
-    const bus = await createEventBus({ mode: config.eventBus, db, logger, metrics, appId: SERVICE_NAME, relay: false, dapr: config.dapr });
-    closers.push(() => bus.close());
     bus.subscribe(auditRecorder(logger));
 
-    const apollo = createSubgraphServer<AuditContext>(gql(typeDefsSource), resolvers);
-    await apollo.start();
-    closers.push(() => apollo.stop());
-    const http = await startHttpService<AuditContext>({
+    const server = createSubgraphServer<AuditContext>(gql(typeDefsSource), resolvers);
+    await server.start();
+    apollo = server;
+    http = await startHttpService<AuditContext>({
       name: SERVICE_NAME,
       host: config.host,
       port: config.port,
       logger,
       metrics,
-      readiness: [
-        { name: 'database', check: async () => ({ ok: await db.ping() }) },
-        // `lag()` also refreshes the consumer_lag_events gauge served on /metrics.
-        { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: await bus.lag().catch(() => undefined) }) },
-      ],
+      readiness: runtime.readiness,
       routes: bus.routes(),
       graphql: {
-        server: apollo,
+        server,
         context: async (req) => createContext(await callerFromRequest(req, config.internalTokenSecret), db.fork()),
       },
     });
-    // Stop accepting first on close: http was opened last.
-    closers.push(() => http.close());
     await bus.start();
-    return { url: `${http.url}/graphql`, close: closeAll };
+    return { url: `${http.url}/graphql`, close };
   } catch (error) {
-    await closeAll();
+    await close();
     throw error;
   }
 }

@@ -1,14 +1,5 @@
-import { createEventBus, createScheduler } from '@taskgraph/events';
-import {
-  callerFromRequest,
-  createLogger,
-  createMetrics,
-  createSubgraphServer,
-  locatePostgres,
-  openDatabase,
-  readSchemaFile,
-  startHttpService,
-} from '@taskgraph/runtime';
+import { createScheduler, startServiceRuntime } from '@taskgraph/events';
+import { callerFromRequest, createSubgraphServer, readSchemaFile, startHttpService } from '@taskgraph/runtime';
 import { gql } from 'graphql-tag';
 import { DEFAULT_PORT, type NotificationsConfig, resolveSettings, SERVICE_NAME } from './config.js';
 import { createContext, type NotificationsContext } from './context.js';
@@ -39,26 +30,13 @@ export interface NotificationsService {
  */
 export async function createService(config: NotificationsConfig): Promise<NotificationsService> {
   const settings = resolveSettings(config);
-  const logger = createLogger(SERVICE_NAME, config.logLevel);
-  const metrics = createMetrics(SERVICE_NAME);
-  const postgres = await locatePostgres(config.databaseUrl, config.dataDir, logger);
-  const db = await openDatabase({
-    url: postgres.url,
-    schema: 'notifications',
-    entities: [TrackedTaskSchema, ReminderSchema, NotificationSchema],
-    migrations,
-    logger,
-    onQuery: () => metrics.dbQueries.inc(),
-  });
-  const bus = await createEventBus({
-    mode: config.eventBus,
-    db,
-    logger,
-    metrics,
-    appId: SERVICE_NAME,
+  const runtime = await startServiceRuntime({
+    name: SERVICE_NAME,
+    config,
+    database: { schema: 'notifications', entities: [TrackedTaskSchema, ReminderSchema, NotificationSchema], migrations },
     relay: true,
-    dapr: config.dapr,
   });
+  const { logger, metrics, db, bus } = runtime;
   const scheduler = await createScheduler({
     mode: config.eventBus,
     db,
@@ -79,10 +57,7 @@ export async function createService(config: NotificationsConfig): Promise<Notifi
     port: config.port,
     logger,
     metrics,
-    readiness: [
-      { name: 'database', check: async () => ({ ok: await db.ping() }) },
-      { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: await bus.lag().catch(() => undefined) }) },
-    ],
+    readiness: runtime.readiness,
     // Dapr: `/dapr/subscribe` + `/events/task-events` (bus) and `/job/{name}` (scheduler).
     routes: [...bus.routes(), ...scheduler.routes()],
     graphql: {
@@ -96,11 +71,10 @@ export async function createService(config: NotificationsConfig): Promise<Notifi
     url: `${http.url}/graphql`,
     async close() {
       await http.close();
-      await bus.close();
-      await scheduler.close();
-      await apollo.stop();
-      await db.close();
-      await postgres.stop();
+      await runtime.close(
+        () => scheduler.close(),
+        () => apollo.stop(),
+      );
     },
   };
 }

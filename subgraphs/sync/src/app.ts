@@ -1,13 +1,10 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { createEventBus, EventType, Topic } from '@taskgraph/events';
+import { EventType, startServiceRuntime, Topic } from '@taskgraph/events';
 import {
   callerFromRequest,
   createLogger,
-  createMetrics,
   createSubgraphServer,
   type GraphQLResolverMap,
-  locatePostgres,
-  openDatabase,
   readSchemaFile,
   startHttpService,
 } from '@taskgraph/runtime';
@@ -52,23 +49,19 @@ export interface SyncService {
  */
 export async function createService(config: SyncServiceConfig): Promise<SyncService> {
   const settings = resolveSyncSettings(config.sync);
-  const logger = createLogger(SERVICE_NAME, config.logLevel).child({ instance: settings.instanceId });
-  const metrics = createMetrics(SERVICE_NAME);
+  const runtime = await startServiceRuntime({
+    name: SERVICE_NAME,
+    config,
+    database: { schema: 'sync', entities: [TaskUpdateSchema, UserWatermarkSchema], migrations },
+    relay: false,
+    logger: createLogger(SERVICE_NAME, config.logLevel).child({ instance: settings.instanceId }),
+  });
+  const { logger, metrics, db, bus } = runtime;
   const livePushes = new Counter({
     name: 'sync_live_pushes_total',
     help: 'Task updates handed to live subscriptions of this process',
     registers: [metrics.registry],
   });
-  const postgres = await locatePostgres(config.databaseUrl, config.dataDir, logger);
-  const db = await openDatabase({
-    url: postgres.url,
-    schema: 'sync',
-    entities: [TaskUpdateSchema, UserWatermarkSchema],
-    migrations,
-    logger,
-    onQuery: () => metrics.dbQueries.inc(),
-  });
-  const bus = await createEventBus({ mode: config.eventBus, db, logger, metrics, appId: SERVICE_NAME, relay: false, dapr: config.dapr });
 
   const feed = new SyncFeed(db, settings, metrics);
   const touchedUsers = new Set<string>();
@@ -167,10 +160,7 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
       await release?.close();
       await subscriptions.close();
       await http.close();
-      await bus.close();
-      await apollo.stop();
-      await db.close();
-      await postgres.stop();
+      await runtime.close(() => apollo.stop());
     },
   };
 }

@@ -1,15 +1,5 @@
-import { createEventBus } from '@taskgraph/events';
-import {
-  callerFromRequest,
-  createLogger,
-  createMetrics,
-  createSubgraphServer,
-  locatePostgres,
-  openDatabase,
-  readSchemaFile,
-  type ServiceConfig,
-  startHttpService,
-} from '@taskgraph/runtime';
+import { startServiceRuntime } from '@taskgraph/events';
+import { callerFromRequest, createSubgraphServer, readSchemaFile, type ServiceConfig, startHttpService } from '@taskgraph/runtime';
 import { gql } from 'graphql-tag';
 import { createContext, type TasksContext } from './context.js';
 import { TaskSchema } from './entities/task.entity.js';
@@ -29,26 +19,13 @@ export interface TasksService {
 
 /** Starts the tasks subgraph: GraphQL, the outbox relay (dapr) and the recurrence worker. */
 export async function createService(config: ServiceConfig): Promise<TasksService> {
-  const logger = createLogger(SERVICE_NAME, config.logLevel);
-  const metrics = createMetrics(SERVICE_NAME);
-  const postgres = await locatePostgres(config.databaseUrl, config.dataDir, logger);
-  const db = await openDatabase({
-    url: postgres.url,
-    schema: 'tasks',
-    entities: [TaskSchema],
-    migrations,
-    logger,
-    onQuery: () => metrics.dbQueries.inc(),
-  });
-  const bus = await createEventBus({
-    mode: config.eventBus,
-    db,
-    logger,
-    metrics,
-    appId: SERVICE_NAME,
+  const runtime = await startServiceRuntime({
+    name: SERVICE_NAME,
+    config,
+    database: { schema: 'tasks', entities: [TaskSchema], migrations },
     relay: true,
-    dapr: config.dapr,
   });
+  const { logger, metrics, db, bus } = runtime;
   bus.subscribe(recurrenceWorker(logger));
 
   const apollo = createSubgraphServer<TasksContext>(gql(typeDefsSource), resolvers, logger);
@@ -59,10 +36,7 @@ export async function createService(config: ServiceConfig): Promise<TasksService
     port: config.port,
     logger,
     metrics,
-    readiness: [
-      { name: 'database', check: async () => ({ ok: await db.ping() }) },
-      { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: await bus.lag().catch(() => undefined) }) },
-    ],
+    readiness: runtime.readiness,
     routes: bus.routes(),
     graphql: {
       server: apollo,
@@ -74,10 +48,7 @@ export async function createService(config: ServiceConfig): Promise<TasksService
     url: `${http.url}/graphql`,
     async close() {
       await http.close();
-      await bus.close();
-      await apollo.stop();
-      await db.close();
-      await postgres.stop();
+      await runtime.close(() => apollo.stop());
     },
   };
 }

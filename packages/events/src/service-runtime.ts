@@ -1,0 +1,80 @@
+import {
+  createLogger,
+  createMetrics,
+  type Database,
+  type DatabaseOptions,
+  type Logger,
+  locatePostgres,
+  type Metrics,
+  openDatabase,
+  type ReadinessCheck,
+  type ServiceConfig,
+} from '@taskgraph/runtime';
+import type { EventBus } from './bus.js';
+import { createEventBus } from './create-event-bus.js';
+
+/** Options of `startServiceRuntime`. */
+export interface ServiceRuntimeOptions {
+  /** Service name: the logger's and metrics' `service`, and the bus's Dapr app-id. */
+  name: string;
+  config: Pick<ServiceConfig, 'logLevel' | 'databaseUrl' | 'dataDir' | 'eventBus' | 'dapr'>;
+  /** The service's own Postgres schema, entities and committed migrations. */
+  database: Pick<DatabaseOptions, 'schema' | 'entities' | 'migrations'>;
+  /** Whether this service relays its outbox to Dapr (services that publish); see `EventBusOptions.relay`. */
+  relay: boolean;
+  /** The service logger, when it needs more than `createLogger(name, config.logLevel)` (e.g. an instance id). */
+  logger?: Logger;
+}
+
+/** What every subgraph process runs on: logging, metrics, its database and the event bus. */
+export interface ServiceRuntime {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly db: Database;
+  readonly bus: EventBus;
+  /** `/readyz` checks: `database` (ping) and `bus` (ready; detail is the consumer lag). */
+  readonly readiness: ReadinessCheck[];
+  /**
+   * Closes the bus, then `stopAfterBus` in the order given (whatever still uses the database: the
+   * scheduler, the Apollo server), then the database and Postgres. Call it once HTTP has stopped
+   * accepting. A step that fails is logged and the remaining steps still run.
+   */
+  close(...stopAfterBus: (() => Promise<void>)[]): Promise<void>;
+}
+
+/**
+ * Opens what every subgraph shares (logger, metrics, Postgres, the service's database with the
+ * `db_queries_total` metric, the event bus); wiring handlers, GraphQL and HTTP stays with the service.
+ * If start-up fails half way, what was opened is closed again before the error is rethrown.
+ */
+export async function startServiceRuntime(options: ServiceRuntimeOptions): Promise<ServiceRuntime> {
+  const { name, config } = options;
+  const logger = options.logger ?? createLogger(name, config.logLevel);
+  const metrics = createMetrics(name);
+  const run = async (steps: (() => Promise<void>)[]) => {
+    for (const step of steps) await step().catch((err) => logger.error({ err }, 'close failed'));
+  };
+  const opened: (() => Promise<void>)[] = [];
+  try {
+    const postgres = await locatePostgres(config.databaseUrl, config.dataDir, logger);
+    opened.unshift(() => postgres.stop());
+    const db = await openDatabase({ url: postgres.url, ...options.database, logger, onQuery: () => metrics.dbQueries.inc() });
+    opened.unshift(() => db.close());
+    const bus = await createEventBus({ mode: config.eventBus, db, logger, metrics, appId: name, relay: options.relay, dapr: config.dapr });
+    return {
+      logger,
+      metrics,
+      db,
+      bus,
+      readiness: [
+        { name: 'database', check: async () => ({ ok: await db.ping() }) },
+        // `lag()` also refreshes the consumer_lag_events gauge served on /metrics.
+        { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: await bus.lag().catch(() => undefined) }) },
+      ],
+      close: (...stopAfterBus) => run([() => bus.close(), ...stopAfterBus, ...opened]),
+    };
+  } catch (error) {
+    await run(opened);
+    throw error;
+  }
+}
