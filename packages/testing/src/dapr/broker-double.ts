@@ -1,4 +1,4 @@
-import { sleep } from './sleep.js';
+import { sleep } from '@taskgraph/events';
 
 /** A subscription an app declared in `GET /dapr/subscribe`. */
 export interface DiscoveredSubscription {

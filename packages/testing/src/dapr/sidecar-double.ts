@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sleep } from '@taskgraph/events';
 import { type AppRegistration, type BrokerDoubleOptions, DaprBrokerDouble } from './broker-double.js';
 import { JobsDouble } from './jobs-double.js';
-import { sleep } from './sleep.js';
 import { discoverSubscriptions } from './subscription-discovery.js';
 
 /** A request the sidecar received, for assertions. */

@@ -1,5 +1,5 @@
+import { sleep } from '@taskgraph/events';
 import type { DiscoveredSubscription } from './broker-double.js';
-import { sleep } from './sleep.js';
 
 /**
  * Asks an app for its subscriptions (`GET {appUrl}/dapr/subscribe`, DESIGN §5), waiting for it to
