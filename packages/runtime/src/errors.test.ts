@@ -10,9 +10,10 @@ describe('formatGraphQLError', () => {
       code: '57P01',
     });
     const cut = new Error('select 1 - Client has encountered a connection error and is not queryable');
+    const deadTransaction = new Error('Transaction query already complete, run with DEBUG=knex:tx for more info');
     // graphql-js wraps values that are not `instanceof Error` (e.g. from another realm) this way.
     const wrapped = { name: 'NonErrorThrown', message: 'Unexpected error value', thrownValue: { code: 'ECONNREFUSED' } };
-    for (const cause of [refused, shutdown, cut, wrapped, { code: '08006', message: 'connection failure' }]) {
+    for (const cause of [refused, shutdown, cut, deadTransaction, wrapped, { code: '08006', message: 'connection failure' }]) {
       expect(isUnavailableError(cause)).toBe(true);
       const error = new GraphQLError('boom', { originalError: cause as Error });
       expect(formatGraphQLError(formatted, error)).toEqual({

@@ -34,13 +34,15 @@ export const unauthenticated = (message = 'Authentication required') => new AppE
 /** errno / SQLSTATE of a database (or peer) that is down or restarting: not the request's fault, retryable. */
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
 const UNAVAILABLE_MESSAGE =
-  /Connection terminated|Connection ended unexpectedly|connection error and is not queryable|Timeout acquiring a connection|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)/i;
+  /Connection terminated|Connection ended unexpectedly|connection error and is not queryable|Timeout acquiring a connection|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)|Transaction query already complete/i;
 
 /**
  * True for infrastructure failures (Postgres stopped or restarting, connection refused or cut,
  * pool exhausted): clients get UNAVAILABLE (retry later) instead of a masked internal error.
  * Duck-typed (errors from `net` or `pg` may come from another realm, or be wrapped by graphql-js as
- * `NonErrorThrown` with `thrownValue`); follows `cause`. SQLSTATE class 08 is "connection exception".
+ * `NonErrorThrown` with `thrownValue`); follows `cause`. SQLSTATE class 08 is "connection exception";
+ * knex reports the next statement of a transaction whose connection died as "Transaction query
+ * already complete".
  */
 export function isUnavailableError(error: unknown): boolean {
   let current: unknown = error;
