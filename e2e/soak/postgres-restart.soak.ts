@@ -19,6 +19,7 @@ it('survives repeated Postgres restarts under load', async () => {
   });
   const { workload, ledger } = outcome;
   figures.set('outageCodes', JSON.stringify(outcome.codesDuringOutage));
+  if (workload.uncoded > 0) console.log('uncoded failures', workload.uncodedSamples);
   expect(outcome.outages).toHaveLength(3);
   for (const outage of outcome.outages) {
     expect(outage.notReadyDuringOutage).toEqual([...SYSTEM_SUBGRAPHS].sort());

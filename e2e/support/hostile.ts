@@ -22,6 +22,7 @@ const nasty = [
   '" or 1=1 --',
   '<script>alert(1)</script>',
   '../../../../etc/passwd',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style payload, literally
   '${jndi:ldap://127.0.0.1/a}',
   '{{7*7}}',
   '%s%s%s%n',

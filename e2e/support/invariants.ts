@@ -13,7 +13,16 @@ export interface Ledger {
   /** Completed recurring tasks without their next occurrence / with more than one. */
   recurrence: { completed: number; lost: number; duplicated: number };
   /** Fired reminders, each with exactly one notification; overdue reminders never fired (lost). */
-  notifications: { fired: number; notifications: number; lost: number; duplicated: number; missed: number; overdue: number };
+  notifications: {
+    fired: number;
+    notifications: number;
+    lost: number;
+    duplicated: number;
+    missed: number;
+    overdue: number;
+    /** Longest delay between a reminder's fire time and its firing. */
+    maxDelayMs: number;
+  };
   /** task-updates events without their sync row / with more than one (undefined when sync is not running). */
   sync?: { stored: number; lost: number; duplicated: number };
   /** Half-applied mutations: a task row whose version is not its last event's, or events of a task that has no row. */
@@ -99,8 +108,17 @@ export async function readLedger(databaseUrl: string, options: { sync?: boolean;
         `select count(*) from notifications.reminder where status = 'SCHEDULED' and fire_at < now() - make_interval(secs => $1::float / 1000)`,
         [overdueMs],
       ),
+      maxDelayMs: 0,
     };
     notifications.lost += notifications.overdue;
+    notifications.maxDelayMs = Math.round(
+      Number(
+        (await one<string | number | null>(
+          client,
+          `select coalesce(max(extract(epoch from fired_at - fire_at)) * 1000, 0) from notifications.reminder where status = 'FIRED'`,
+        )) ?? 0,
+      ),
+    );
     let sync: Ledger['sync'];
     if (options.sync) {
       sync = {

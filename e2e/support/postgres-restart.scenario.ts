@@ -84,9 +84,10 @@ export async function runPostgresRestart(options: PostgresRestartOptions): Promi
             schedule.shift();
             faults = faults.then(async () => {
               log(`stopping Postgres at mutation ${settled}`);
+              // Mutations in flight while it stops count as sent during the outage.
+              down = true;
               await server!.stop();
               server = undefined;
-              down = true;
               options.figures.add('faults');
               const notReady = new Set<string>();
               const downSince = Date.now();

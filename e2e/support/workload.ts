@@ -24,6 +24,8 @@ export interface WorkloadResult {
   failed: Record<string, number>;
   /** Failures without a code, or with INTERNAL_SERVER_ERROR: never acceptable. */
   uncoded: number;
+  /** The first few of those, with the operation (for the report). */
+  uncodedSamples: string[];
   byKind: Record<string, number>;
   remindersSet: number;
   /** Acknowledged writes: task id → the version the mutation returned (deleted: -version). */
@@ -72,6 +74,7 @@ export async function runWorkload(execute: Execute, options: WorkloadOptions): P
     ok: 0,
     failed: {},
     uncoded: 0,
+    uncodedSamples: [],
     byKind: {},
     remindersSet: 0,
     acknowledged: new Map(),
@@ -148,11 +151,16 @@ export async function runWorkload(execute: Execute, options: WorkloadOptions): P
       } else {
         const code = String(res.errors?.[0]?.extensions?.code ?? 'NONE');
         result.failed[code] = (result.failed[code] ?? 0) + 1;
-        if (code === 'NONE' || code === 'INTERNAL_SERVER_ERROR' || code === 'NOT_JSON') result.uncoded++;
+        if (code === 'NONE' || code === 'INTERNAL_SERVER_ERROR' || code === 'NOT_JSON') {
+          result.uncoded++;
+          if (result.uncodedSamples.length < 5)
+            result.uncodedSamples.push(`${op.kind} #${next}: ${res.status} ${JSON.stringify(res.errors ?? res.data)}`);
+        }
         // A task another worker deleted meanwhile, or one whose create was never acknowledged.
         if (code === 'NOT_FOUND' && op.target && known.includes(op.target)) known.splice(known.indexOf(op.target), 1);
-        // Faults fail fast (connection refused): do not burn the whole run in the outage.
-        if (code !== 'NOT_FOUND' && code !== 'CONFLICT') await new Promise((r) => setTimeout(r, 50));
+        // Faults fail fast (connection refused): back off, as a client would, so an outage does
+        // not burn the whole run.
+        if (code !== 'NOT_FOUND' && code !== 'CONFLICT') await new Promise((r) => setTimeout(r, 250));
       }
       settledCount++;
       await options.onProgress?.(settledCount);
