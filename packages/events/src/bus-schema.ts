@@ -56,8 +56,24 @@ create table if not exists bus.jobs (
 create index if not exists jobs_due on bus.jobs (due_at);
 `;
 
+/** Every relation BUS_SCHEMA_SQL creates (tables and indexes), schema-qualified. */
+const BUS_RELATIONS = [...BUS_SCHEMA_SQL.matchAll(/create (?:table|index) if not exists (\S+)/g)].map((m) =>
+  m[1]!.includes('.') ? m[1]! : `bus.${m[1]}`,
+);
+
+/**
+ * Creates schema `bus` unless it is complete already. The check matters: `create index if not
+ * exists` takes a SHARE lock on its table even when the index exists, so running the DDL on every
+ * service start stalls every outbox writer behind it and can deadlock with a writer and a
+ * consumer transaction (found by the kill -9 soak: mutations failing while a consumer restarted).
+ */
 export async function ensureBusSchema(url: string): Promise<void> {
   await runLocked(url, 'migrate:bus', async (client) => {
+    const { rows } = await client.query<{ missing: string }>(
+      'select count(*) as missing from unnest($1::text[]) as r(name) where to_regclass(r.name) is null',
+      [BUS_RELATIONS],
+    );
+    if (Number(rows[0]?.missing ?? 1) === 0) return;
     await client.query(BUS_SCHEMA_SQL);
   });
 }
