@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <name>...] [--quick]`: runs the benchmarks (all by default) one after the
  * other, each against a fresh system, and writes their sections of BENCHMARKS.md plus
- * `bench/results/<name>.json`. `--quick` shortens every phase and writes nothing (runner checks).
+ * `bench/results/<name>.json` (raw figures, not committed). `--quick` shortens every phase and writes nothing (runner checks).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
