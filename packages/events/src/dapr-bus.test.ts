@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase } from '@taskgraph/testing';
+import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
 import {
   BusTestbed,
   effectCount,
@@ -11,7 +11,6 @@ import {
   resetTables,
   sqlRows,
   taskEvent,
-  waitFor,
 } from './fixtures/bus-harness.js';
 import { type DaprEventBus, EventType, ensureBusSchema, Topic } from './index.js';
 

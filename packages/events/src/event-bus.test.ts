@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase } from '@taskgraph/testing';
+import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
 import {
   BusTestbed,
   effectCount,
@@ -14,7 +14,6 @@ import {
   resetTables,
   sqlRows,
   taskEvent,
-  waitFor,
 } from './fixtures/bus-harness.js';
 import { EventType, ensureBusSchema } from './index.js';
 

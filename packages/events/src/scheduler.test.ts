@@ -1,17 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, EntityManager } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase } from '@taskgraph/testing';
-import {
-  BusTestbed,
-  EffectSchema,
-  effectCount,
-  logger,
-  type Mode,
-  openTestServiceDb,
-  pause,
-  resetTables,
-  waitFor,
-} from './fixtures/bus-harness.js';
+import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
+import { BusTestbed, EffectSchema, effectCount, logger, type Mode, openTestServiceDb, pause, resetTables } from './fixtures/bus-harness.js';
 import { createScheduler, ensureBusSchema, type HandlerResult, type JobHandler, type Scheduler, type SchedulerOptions } from './index.js';
 
 let testDb: TestDatabase;

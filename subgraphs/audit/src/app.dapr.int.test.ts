@@ -13,7 +13,7 @@ import {
   signInternalToken,
   testServiceConfig,
 } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase } from '@taskgraph/testing';
+import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
 import pg from 'pg';
 import { type AuditService, createService } from './app.js';
 import { AuditEntrySchema } from './entities/audit-entry.entity.js';
@@ -34,14 +34,6 @@ const entries = async (taskId: string) =>
     r.action,
     r.version,
   ]);
-
-async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 beforeAll(async () => {
   db = await createTestDatabase('audit_dapr');

@@ -1,14 +1,6 @@
 import { appendToOutbox, type DeliveredEvent, EventType, type OutboxEvent } from '@taskgraph/events';
-import {
-  createLogger,
-  type Database,
-  DEV_INTERNAL_TOKEN_SECRET,
-  INTERNAL_TOKEN_HEADER,
-  openDatabase,
-  signInternalToken,
-  testServiceConfig,
-} from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase } from '@taskgraph/testing';
+import { createLogger, type Database, openDatabase, testServiceConfig } from '@taskgraph/runtime';
+import { callSubgraph, createTestDatabase, type GqlResult, type TestDatabase } from '@taskgraph/testing';
 import pg from 'pg';
 import { type AuditService, createService } from './app.js';
 import { AuditEntrySchema } from './entities/audit-entry.entity.js';
@@ -25,21 +17,8 @@ let sql: pg.Client;
 // biome-ignore lint/suspicious/noExplicitAny: response trees are checked field by field by the assertions
 type Json = any;
 
-interface GqlResult<T = Record<string, Json>> {
-  data?: T;
-  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
-}
-
-async function gql<T = Record<string, Json>>(
-  user: string | null,
-  query: string,
-  variables: Record<string, unknown> = {},
-): Promise<GqlResult<T>> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (user) headers[INTERNAL_TOKEN_HEADER] = await signInternalToken(user, DEV_INTERNAL_TOKEN_SECRET);
-  const res = await fetch(service.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  return (await res.json()) as GqlResult<T>;
-}
+const gql = <T = Record<string, Json>>(user: string | null, query: string, variables?: Record<string, unknown>) =>
+  callSubgraph<T>(service.url, user, query, variables);
 
 const codes = (r: GqlResult) => r.errors?.map((e) => e.extensions?.code);
 const endpoint = (path: string) => service.url.replace('/graphql', path);

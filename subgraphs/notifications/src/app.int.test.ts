@@ -1,15 +1,15 @@
 import { EventType } from '@taskgraph/events';
 import { testServiceConfig } from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase } from '@taskgraph/testing';
+import { callSubgraph, createTestDatabase, type GqlResult, type TestDatabase, waitFor } from '@taskgraph/testing';
 import pg from 'pg';
 import { createService, type NotificationsService } from './app.js';
-import { appendEvents, type GqlResult, gql as gqlAt, metric, newTask, type TaskState, taskEvent, waitFor } from './task-events.fixture.js';
+import { appendEvents, metric, newTask, type TaskState, taskEvent } from './task-events.fixture.js';
 
 /** The GraphQL contract: inbox, read state, Task.reminders; always scoped to the caller. */
 let db: TestDatabase;
 let service: NotificationsService;
 let sql: pg.Client;
-const gql = (user: string | null, query: string, variables?: Record<string, unknown>) => gqlAt(service.url, user, query, variables);
+const gql = (user: string | null, query: string, variables?: Record<string, unknown>) => callSubgraph(service.url, user, query, variables);
 const codes = (r: GqlResult) => r.errors?.map((e) => e.extensions?.code);
 
 beforeAll(async () => {
@@ -35,7 +35,7 @@ async function taskWithPassedReminders(user: string, count: number, title = 'tas
   const task = newTask(user, { title, dueAt: new Date(now + 3_600_000), reminders });
   const before = await notificationCount(user);
   await appendEvents(sql, taskEvent(EventType.TaskCreated, task));
-  await waitFor(async () => (await notificationCount(user)) === before + count, 5_000, `${count} notifications for ${user}`);
+  await waitFor(`${count} notifications for ${user}`, async () => (await notificationCount(user)) === before + count, 5_000);
   return task;
 }
 
@@ -128,7 +128,7 @@ describe('notifications subgraph', () => {
       tasks.push(newTask('carol', { dueAt: new Date(now + 3_600_000 + i * 60_000), reminders: [{ offset: 'PT15M' }, { offset: 'PT5M' }] }));
     const done = newTask('carol', { status: 'DONE', dueAt: new Date(now + 3_600_000), reminders: [{ offset: 'PT15M' }] });
     await appendEvents(sql, ...[...tasks, done].map((t) => taskEvent(EventType.TaskCreated, t)));
-    await waitFor(async () => {
+    await waitFor('41 reminders for carol', async () => {
       const { rows } = await sql.query('select count(*)::int as n from notifications.reminder where user_id = $1', ['carol']);
       return rows[0].n === 41;
     });

@@ -1,9 +1,9 @@
-import { EventType } from '@taskgraph/events';
+import { EventType, sleep } from '@taskgraph/events';
 import { testServiceConfig } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase } from '@taskgraph/testing';
+import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
 import pg from 'pg';
 import { createService, type NotificationsService } from './app.js';
-import { deliverAsDapr, newTask, sleep, taskEvent, waitFor } from './task-events.fixture.js';
+import { deliverAsDapr, newTask, taskEvent } from './task-events.fixture.js';
 
 /** Dapr mode against the sidecar double: the Jobs API wire format and the `/job/{name}` callback. */
 let db: TestDatabase;
@@ -79,7 +79,7 @@ describe('reminders (dapr)', () => {
       ],
     ]);
 
-    const call = await waitFor(async () => sidecar.jobs.triggers.find((t) => t.name === name), 5_000, 'the job trigger');
+    const call = await waitFor('the job trigger', async () => sidecar.jobs.triggers.find((t) => t.name === name), 5_000);
     expect(call).toMatchObject({ ok: true, httpStatus: 200, attempt: 1 });
     const rows = await notificationsOf(task.id);
     expect(rows).toHaveLength(1);
@@ -88,10 +88,10 @@ describe('reminders (dapr)', () => {
 
     // The relay publishes reminder.due on `reminders`, keyed by the task id.
     const published = await waitFor(
+      'reminder.due published',
       async () =>
         sidecar.publishRequests().find((r) => r.path === '/v1.0/publish/pubsub/reminders' && r.query['metadata.partitionKey'] === task.id),
       5_000,
-      'reminder.due published',
     );
     expect(published.headers['content-type']).toBe('application/cloudevents+json');
     expect(published.body).toMatchObject({

@@ -1,5 +1,4 @@
-import { type RunningSystem, startSystem } from '@taskgraph/testing';
-import { waitFor } from './task-events.fixture.js';
+import { type RunningSystem, startSystem, waitFor } from '@taskgraph/testing';
 
 /** Through the real gateway: Task.reminders joins tasks' Task, Notification.task resolves from tasks. */
 let system: RunningSystem;
@@ -23,7 +22,7 @@ describe('notifications through the gateway', () => {
     expect(created.errors).toBeUndefined();
     const id = created.data!.createTask.id;
 
-    const inbox = await waitFor(async () => {
+    const inbox = await waitFor('the reminder in alice’s inbox', async () => {
       const res = await system.graphql<{
         notifications: {
           edges: { node: { title: string; task: { id: string; title: string; reminders: { index: number; status: string }[] } } }[];

@@ -1,9 +1,9 @@
-import { EventType, reminderEventDataSchema } from '@taskgraph/events';
+import { EventType, reminderEventDataSchema, sleep } from '@taskgraph/events';
 import { testServiceConfig } from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase } from '@taskgraph/testing';
+import { createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/testing';
 import pg from 'pg';
 import { createService, type NotificationsService } from './app.js';
-import { appendEvents, metric, newTask, sleep, type TaskState, taskEvent, waitFor } from './task-events.fixture.js';
+import { appendEvents, metric, newTask, type TaskState, taskEvent } from './task-events.fixture.js';
 
 /** Embedded mode: events through `bus.outbox`, jobs in `bus.jobs`, real timers. */
 let db: TestDatabase;
@@ -55,7 +55,7 @@ const wakeScheduler = () => sql.query("select pg_notify('bus_jobs', 'notificatio
 /** Feeds events and waits until the consumer has applied `version` of the task. */
 async function apply(task: TaskState, ...events: ReturnType<typeof taskEvent>[]) {
   await appendEvents(sql, ...events);
-  await waitFor(async () => ((await appliedVersion(task.id)) ?? 0) >= task.version, 5_000, `task ${task.id} v${task.version}`);
+  await waitFor(`task ${task.id} v${task.version}`, async () => ((await appliedVersion(task.id)) ?? 0) >= task.version, 5_000);
 }
 
 describe('reminders (embedded scheduler)', () => {
@@ -68,7 +68,7 @@ describe('reminders (embedded scheduler)', () => {
     expect(job?.due_at.getTime()).toBe(fireAt);
     expect(job?.data).toEqual({ taskId: task.id, userId: 'alice', n: 0, fireAt: new Date(fireAt).toISOString(), generation: 1 });
 
-    const [notification] = await waitFor(async () => {
+    const [notification] = await waitFor('the notification', async () => {
       const rows = await notificationsOf(task.id);
       return rows.length > 0 && rows;
     });
@@ -100,8 +100,8 @@ describe('reminders (embedded scheduler)', () => {
     await apply(task, taskEvent(EventType.TaskCreated, task));
     const name = `reminder-${task.id}-0`;
     const job = (await jobOf(name))!;
-    await waitFor(async () => (await notificationsOf(task.id)).length === 1);
-    await waitFor(async () => (await jobOf(name)) === undefined);
+    await waitFor('the notification', async () => (await notificationsOf(task.id)).length === 1);
+    await waitFor('the job to be done', async () => (await jobOf(name)) === undefined);
 
     const duplicatesBefore = await metric(service.url, 'reminders_total', 'outcome="duplicate"');
     // The scheduler delivers the same job again (at-least-once).
@@ -110,7 +110,7 @@ describe('reminders (embedded scheduler)', () => {
       JSON.stringify(job.data),
     ]);
     await wakeScheduler();
-    await waitFor(async () => (await jobOf(name)) === undefined, 5_000, 'the duplicate trigger to be handled');
+    await waitFor('the duplicate trigger to be handled', async () => (await jobOf(name)) === undefined, 5_000);
     expect(await metric(service.url, 'reminders_total', 'outcome="duplicate"')).toBe(duplicatesBefore + 1);
     expect(await notificationsOf(task.id)).toHaveLength(1);
   });
@@ -123,7 +123,7 @@ describe('reminders (embedded scheduler)', () => {
     // A scheduler on a skewed clock delivers the job now (retry interval here: 200 ms).
     await sql.query('update bus.jobs set due_at = now() where name = $1', [`reminder-${task.id}-0`]);
     await wakeScheduler();
-    const [notification] = await waitFor(async () => {
+    const [notification] = await waitFor('the notification', async () => {
       const rows = await notificationsOf(task.id);
       return rows.length > 0 && rows;
     });
@@ -144,7 +144,7 @@ describe('reminders (embedded scheduler)', () => {
 
     await sleep(t0 + 1_800 - Date.now()); // past the old fire time
     expect(await notificationsOf(task.id)).toHaveLength(0);
-    const [notification] = await waitFor(async () => {
+    const [notification] = await waitFor('the rescheduled notification', async () => {
       const rows = await notificationsOf(task.id);
       return rows.length > 0 && rows;
     });
@@ -241,7 +241,7 @@ describe('reminders (embedded scheduler)', () => {
     const staleData = { taskId: task.id, userId: 'erin', n: 0, fireAt: new Date(Date.now() - 1_000).toISOString(), generation: 1 };
     await sql.query('update bus.jobs set due_at = now(), data = $2 where name = $1', [name, JSON.stringify(staleData)]);
     await wakeScheduler();
-    await waitFor(async () => (await jobOf(name)) === undefined, 5_000, 'the stale trigger to be handled');
+    await waitFor('the stale trigger to be handled', async () => (await jobOf(name)) === undefined, 5_000);
     expect(await metric(service.url, 'reminders_total', 'outcome="stale"')).toBe(staleBefore + 1);
     expect(await notificationsOf(task.id)).toHaveLength(0);
     expect(await remindersOf(task.id)).toEqual([expect.objectContaining({ status: 'SCHEDULED', generation: 2 })]);
@@ -252,7 +252,7 @@ describe('reminders (embedded scheduler)', () => {
     const bad = taskEvent(EventType.TaskCreated, task, { reminders: [{ offset: 'PT15M' }, { offset: 'fifteen minutes' }] });
     const negative = taskEvent(EventType.TaskUpdated, { ...task, version: 2 }, { reminders: [{ offset: '-PT15M' }] });
     await appendEvents(sql, bad, negative);
-    const letters = await waitFor(async () => {
+    const letters = await waitFor('2 dead letters', async () => {
       const rows = (
         await sql.query("select event_id, reason from bus.dead_letters where consumer_group = 'notifications' and event_id = any($1)", [
           [bad.id, negative.id],

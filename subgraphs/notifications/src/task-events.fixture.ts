@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  OUTBOX_CHANNEL,
-  type OutboxEvent,
-  type ReminderRule,
-  type TaskEventType,
-  type TaskSnapshot,
-  Topic,
-  toCloudEvent,
-} from '@taskgraph/events';
-import { DEV_INTERNAL_TOKEN_SECRET, INTERNAL_TOKEN_HEADER, signInternalToken } from '@taskgraph/runtime';
+import { OUTBOX_CHANNEL, type OutboxEvent, type ReminderRule, type TaskEventType, toCloudEvent } from '@taskgraph/events';
+import { taskEventOf, taskSnapshot } from '@taskgraph/testing';
 import type pg from 'pg';
 
 /** Test fixtures: task events as tasks produces them, fed through `bus.outbox` or posted as Dapr would. */
@@ -45,36 +37,24 @@ export function newTask(userId: string, fields: Partial<Omit<TaskState, 'userId'
 /** A `task-events` event carrying the task's snapshot (as tasks' `taskChangeEvents` builds it). */
 export function taskEvent(type: TaskEventType, task: TaskState, overrides: { reminders?: unknown[] } = {}): OutboxEvent {
   const now = new Date().toISOString();
-  const snapshot: TaskSnapshot = {
-    id: task.id,
-    userId: task.userId,
-    title: task.title,
-    notes: null,
-    status: task.status,
-    priority: 'MEDIUM',
-    tags: [],
-    dueAt: task.dueAt?.toISOString() ?? null,
-    timeZone: null,
-    recurrence: task.recurrence,
-    reminders:
-      (overrides.reminders as ReminderRule[] | undefined) ?? task.reminders.map((r) => ({ offset: r.offset ?? null, at: r.at ?? null })),
-    seriesId: task.seriesId,
-    previousOccurrenceId: task.previousOccurrenceId,
-    completedAt: task.status === 'DONE' ? now : null,
-    createdAt: now,
-    updatedAt: now,
-    version: task.version,
-  };
-  const eventId = randomUUID();
-  return {
-    id: eventId,
-    topic: Topic.TaskEvents,
-    key: task.id,
-    type,
-    source: 'taskgraph/tasks',
-    occurredAt: now,
-    data: { eventId, taskId: task.id, userId: task.userId, actor: task.userId, occurredAt: now, version: task.version, task: snapshot },
-  };
+  const snapshot = taskSnapshot(
+    {
+      id: task.id,
+      userId: task.userId,
+      title: task.title,
+      status: task.status,
+      dueAt: task.dueAt?.toISOString() ?? null,
+      recurrence: task.recurrence,
+      reminders:
+        (overrides.reminders as ReminderRule[] | undefined) ?? task.reminders.map((r) => ({ offset: r.offset ?? null, at: r.at ?? null })),
+      seriesId: task.seriesId,
+      previousOccurrenceId: task.previousOccurrenceId,
+      completedAt: task.status === 'DONE' ? now : null,
+      version: task.version,
+    },
+    now,
+  );
+  return taskEventOf({ type, task: snapshot, occurredAt: now });
 }
 
 /** Appends events to `bus.outbox` and wakes the embedded consumers (what `appendToOutbox` does). */
@@ -102,39 +82,6 @@ export async function deliverAsDapr(serviceUrl: string, event: OutboxEvent): Pro
   });
   const body = (await res.json().catch(() => ({}))) as { status?: unknown };
   return { http: res.status, status: body.status };
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: test responses are checked by the assertions
-export interface GqlResult<T = Record<string, any>> {
-  data?: T;
-  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
-}
-
-/** Calls the subgraph as the gateway does (internal token), or anonymously when `user` is null. */
-// biome-ignore lint/suspicious/noExplicitAny: test responses are checked by the assertions
-export async function gql<T = Record<string, any>>(
-  url: string,
-  user: string | null,
-  query: string,
-  variables: Record<string, unknown> = {},
-): Promise<GqlResult<T>> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (user) headers[INTERNAL_TOKEN_HEADER] = await signInternalToken(user, DEV_INTERNAL_TOKEN_SECRET);
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  return (await res.json()) as GqlResult<T>;
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 /** A counter's value from the service's `/metrics` (0 when absent). */

@@ -1,9 +1,8 @@
 import { testServiceConfig } from '@taskgraph/runtime';
 import { createService as createTasksService } from '@taskgraph/subgraph-tasks';
-import { createTestDatabase, type TestDatabase } from '@taskgraph/testing';
+import { callSubgraph, createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/testing';
 import pg from 'pg';
 import { createService, type NotificationsService } from './app.js';
-import { gql, waitFor } from './task-events.fixture.js';
 
 /** With the real tasks subgraph on the same database: tasks' own events drive the reminders. */
 let db: TestDatabase;
@@ -32,13 +31,13 @@ const remindersOf = async (taskId: string) =>
 describe('reminders from the tasks subgraph', () => {
   it('a task created through tasks gets its reminder as a notification', async () => {
     const dueAt = new Date(Date.now() + 3_000);
-    const created = await gql(tasks.url, 'alice', 'mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }', {
+    const created = await callSubgraph(tasks.url, 'alice', 'mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }', {
       input: { title: 'Stand-up', dueAt: dueAt.toISOString(), reminders: [{ offset: 'PT2S' }] },
     });
     expect(created.errors).toBeUndefined();
     const id = created.data!.createTask.id as string;
-    const inbox = await waitFor(async () => {
-      const res = await gql(service.url, 'alice', '{ notifications { edges { node { title createdAt fireAt task { id } } } } }');
+    const inbox = await waitFor('the notification in alice’s inbox', async () => {
+      const res = await callSubgraph(service.url, 'alice', '{ notifications { edges { node { title createdAt fireAt task { id } } } } }');
       return res.data!.notifications.edges.length > 0 && res.data!.notifications.edges;
     });
     expect(inbox).toEqual([
@@ -56,16 +55,16 @@ describe('reminders from the tasks subgraph', () => {
 
   it('the next occurrence of a recurring task gets the series’ reminders through task.created', async () => {
     const dueAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_600_000);
-    const created = await gql(tasks.url, 'bob', 'mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }', {
+    const created = await callSubgraph(tasks.url, 'bob', 'mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }', {
       input: { title: 'Water plants', dueAt: dueAt.toISOString(), recurrence: 'FREQ=DAILY', reminders: [{ offset: 'PT15M' }] },
     });
     const first = created.data!.createTask.id as string;
-    await waitFor(async () => (await remindersOf(first)).length === 1);
-    const done = await gql(tasks.url, 'bob', 'mutation($id: ID!) { completeTask(id: $id) { status } }', { id: first });
+    await waitFor('the first occurrence’s reminder', async () => (await remindersOf(first)).length === 1);
+    const done = await callSubgraph(tasks.url, 'bob', 'mutation($id: ID!) { completeTask(id: $id) { status } }', { id: first });
     expect(done.errors).toBeUndefined();
 
     // The recurrence worker creates the successor; notifications schedules its reminder.
-    const next = await waitFor(async () => {
+    const next = await waitFor('the successor', async () => {
       const { rows } = await sql.query(
         "select data->>'taskId' as id from bus.outbox where topic = 'task-events' and type = 'taskgraph.task.created.v1' and data->'task'->>'previousOccurrenceId' = $1",
         [first],
@@ -73,18 +72,18 @@ describe('reminders from the tasks subgraph', () => {
       return rows[0]?.id as string | undefined;
     });
     const nextFireAt = new Date(dueAt.getTime() + 86_400_000 - 15 * 60_000);
-    await waitFor(async () => (await remindersOf(next)).length === 1, 5_000, 'the successor’s reminder');
+    await waitFor('the successor’s reminder', async () => (await remindersOf(next)).length === 1, 5_000);
     expect(await remindersOf(next)).toEqual([{ n: 0, status: 'SCHEDULED', fire_at: nextFireAt, generation: 1 }]);
     const job = (await sql.query("select due_at from bus.jobs where app_id = 'notifications' and name = $1", [`reminder-${next}-0`]))
       .rows[0];
     expect(job?.due_at).toEqual(nextFireAt);
     await waitFor(
+      'the completed occurrence’s reminder to be cancelled',
       async () => (await remindersOf(first))[0]?.status === 'CANCELLED',
       5_000,
-      'the completed occurrence’s reminder to be cancelled',
     );
 
-    const viaEntities = await gql(
+    const viaEntities = await callSubgraph(
       service.url,
       'bob',
       'query($r: [_Any!]!) { _entities(representations: $r) { ... on Task { reminders { status fireAt } } } }',

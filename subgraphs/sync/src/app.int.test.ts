@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { EventType } from '@taskgraph/events';
+import { EventType, sleep } from '@taskgraph/events';
 import { type Database, DEV_INTERNAL_TOKEN_SECRET, INTERNAL_TOKEN_HEADER, signInternalToken, testServiceConfig } from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase } from '@taskgraph/testing';
+import { callSubgraph, createTestDatabase, type TestDatabase } from '@taskgraph/testing';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createService, type SyncService } from './app.js';
@@ -12,7 +12,6 @@ import {
   openProducer,
   pg,
   reminderDueEvent,
-  sleep,
   taskUpdateEvent,
   tokenFor,
   waitOffset,
@@ -36,13 +35,7 @@ async function client(userId: string | null, options: Parameters<typeof connect>
   return c;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: test payloads are asserted field by field
-async function http<T = Record<string, any>>(userId: string | null, query: string, variables: Record<string, unknown> = {}) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (userId) headers[INTERNAL_TOKEN_HEADER] = await tokenFor(userId);
-  const res = await fetch(service.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  return (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
-}
+const http = (userId: string | null, query: string) => callSubgraph(service.url, userId, query);
 
 /** A subscription that is registered on the server (its first replay query ran). */
 async function subscribed(c: Client, variables: Record<string, unknown> = {}, query = UPDATES, extensions?: Record<string, unknown>) {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createEventBus, type EventBus } from '@taskgraph/events';
-import { createMetrics, type Database, INTERNAL_TOKEN_HEADER, testServiceConfig } from '@taskgraph/runtime';
+import { createEventBus, type EventBus, sleep } from '@taskgraph/events';
+import { createMetrics, type Database, testServiceConfig } from '@taskgraph/runtime';
 import {
+  callSubgraph,
   createTestDatabase,
   DaprBrokerDouble,
   type DaprSidecarDouble,
@@ -18,9 +19,7 @@ import {
   openProducer,
   pg,
   reminderDueEvent,
-  sleep,
   taskUpdateEvent,
-  tokenFor,
   waitStored,
 } from './fixtures/sync-harness.js';
 
@@ -52,12 +51,8 @@ async function start(
 }
 
 async function latestCursor(service: SyncService, userId: string): Promise<string> {
-  const res = await fetch(service.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: await tokenFor(userId) },
-    body: JSON.stringify({ query: '{ syncRetention { latestCursor } }' }),
-  });
-  return ((await res.json()) as { data: { syncRetention: { latestCursor: string } } }).data.syncRetention.latestCursor;
+  const res = await callSubgraph<{ syncRetention: { latestCursor: string } }>(service.url, userId, '{ syncRetention { latestCursor } }');
+  return res.data!.syncRetention.latestCursor;
 }
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
-import { DEV_INTERNAL_TOKEN_SECRET, INTERNAL_TOKEN_HEADER, signInternalToken, testServiceConfig } from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase } from '@taskgraph/testing';
+import { INTERNAL_TOKEN_HEADER, signInternalToken, testServiceConfig } from '@taskgraph/runtime';
+import { callSubgraph, createTestDatabase, type GqlResult, type TestDatabase } from '@taskgraph/testing';
 import pg from 'pg';
 import { createService, type TasksService } from './app.js';
 
@@ -7,21 +7,9 @@ let db: TestDatabase;
 let service: TasksService;
 let sql: pg.Client;
 
-interface GqlResult<T = Record<string, unknown>> {
-  data?: T;
-  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
-}
-
-async function gql<T = Record<string, any>>(
-  user: string | null,
-  query: string,
-  variables: Record<string, unknown> = {},
-): Promise<GqlResult<T>> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (user) headers[INTERNAL_TOKEN_HEADER] = await signInternalToken(user, DEV_INTERNAL_TOKEN_SECRET);
-  const res = await fetch(service.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  return (await res.json()) as GqlResult<T>;
-}
+// biome-ignore lint/suspicious/noExplicitAny: test responses are checked by the assertions
+const gql = <T = Record<string, any>>(user: string | null, query: string, variables?: Record<string, unknown>) =>
+  callSubgraph<T>(service.url, user, query, variables);
 
 const codes = (r: GqlResult) => r.errors?.map((e) => e.extensions?.code);
 const TASK_FIELDS = 'id title notes status priority tags dueAt timeZone recurrence version completedAt reminderRules { offset at }';

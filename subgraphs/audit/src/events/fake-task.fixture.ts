@@ -1,32 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type Changes, EventType, type OutboxEvent, type TaskEventType, type TaskSnapshot, Topic } from '@taskgraph/events';
+import { type Changes, EventType, type OutboxEvent, type TaskEventType, type TaskSnapshot } from '@taskgraph/events';
+import { taskEventOf, taskSnapshot } from '@taskgraph/testing';
 
 /** A task as the tasks service would evolve it, emitting its task-events (tests only). */
 export class FakeTask {
   snapshot: TaskSnapshot;
   clock: Date;
   constructor(userId: string, title: string, at = new Date('2026-11-24T09:00:00Z')) {
-    const id = randomUUID();
     this.clock = at;
-    this.snapshot = {
-      id,
-      userId,
-      title,
-      notes: null,
-      status: 'OPEN',
-      priority: 'MEDIUM',
-      tags: [],
-      dueAt: null,
-      timeZone: null,
-      recurrence: null,
-      reminders: [],
-      seriesId: null,
-      previousOccurrenceId: null,
-      completedAt: null,
-      createdAt: at.toISOString(),
-      updatedAt: at.toISOString(),
-      version: 1,
-    };
+    this.snapshot = taskSnapshot({ id: randomUUID(), userId, title }, at.toISOString());
   }
 
   get id() {
@@ -50,25 +32,7 @@ export class FakeTask {
 }
 
 export function taskEvent(type: TaskEventType, task: TaskSnapshot, actor: string, at: Date, changes?: Changes): OutboxEvent {
-  const eventId = randomUUID();
-  return {
-    id: eventId,
-    topic: Topic.TaskEvents,
-    key: task.id,
-    type,
-    source: 'taskgraph/tasks',
-    occurredAt: at.toISOString(),
-    data: {
-      eventId,
-      taskId: task.id,
-      userId: task.userId,
-      actor,
-      occurredAt: at.toISOString(),
-      version: task.version,
-      task,
-      ...(changes ? { changes } : {}),
-    },
-  };
+  return taskEventOf({ type, task, actor, occurredAt: at.toISOString(), changes });
 }
 
 /** A full lifecycle: create, update twice, complete, delete (5 events). */

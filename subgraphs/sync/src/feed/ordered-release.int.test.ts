@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { ensureBusSchema } from '@taskgraph/events';
+import { ensureBusSchema, sleep } from '@taskgraph/events';
 import { type Database, openDatabase } from '@taskgraph/runtime';
 import { createTestDatabase, type TestDatabase } from '@taskgraph/testing';
 import { type TaskUpdate, TaskUpdateSchema } from '../entities/task-update.entity.js';
 import { UserWatermarkSchema } from '../entities/user-watermark.entity.js';
-import { logger, sleep } from '../fixtures/sync-harness.js';
+import { logger } from '../fixtures/sync-harness.js';
 import { migrations } from '../migrations/index.js';
 import { LiveHub } from './live-hub.js';
 import { OrderedRelease } from './ordered-release.js';

@@ -1,18 +1,15 @@
-import { DEV_INTERNAL_TOKEN_SECRET, INTERNAL_TOKEN_HEADER, signInternalToken, testServiceConfig } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase } from '@taskgraph/testing';
+import { testServiceConfig } from '@taskgraph/runtime';
+import {
+  callSubgraph,
+  createTestDatabase,
+  type DaprSidecarDouble,
+  startDaprSidecarDouble,
+  type TestDatabase,
+  waitFor,
+} from '@taskgraph/testing';
 import pg from 'pg';
 import { createService, type TasksService } from '../app.js';
 import { RECURRENCE_GROUP } from './recurrence-worker.js';
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe.each(['embedded', 'dapr'] as const)('recurrence worker (%s)', (mode) => {
   let db: TestDatabase;
@@ -21,14 +18,9 @@ describe.each(['embedded', 'dapr'] as const)('recurrence worker (%s)', (mode) =>
   let sql: pg.Client;
 
   const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const res = await fetch(service.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: await signInternalToken('rita', DEV_INTERNAL_TOKEN_SECRET) },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json()) as { data?: any; errors?: unknown[] };
+    const body = await callSubgraph(service.url, 'rita', query, variables);
     if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
+    return body.data!;
   };
   const successorOf = (id: string) =>
     waitFor(`successor of ${id}`, async () => {
