@@ -308,7 +308,8 @@ it('closes malformed graphql-ws sessions with the protocol close codes, and stay
     url,
     [init, { id: 'ok', type: 'subscribe', payload: { query: '{ tasks(first: 1) { edges { node { id } } } }' } }],
     {
-      waitMs: 2_000,
+      waitMs: 20_000,
+      until: (messages) => messages.some((m) => (m as { type?: string }).type === 'complete'),
     },
   );
   expect(good.messages).toContainEqual(expect.objectContaining({ id: 'ok', type: 'complete' }));

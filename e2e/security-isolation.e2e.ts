@@ -337,7 +337,7 @@ describe('calling the subgraphs directly', () => {
         { type: 'connection_init', payload: { [INTERNAL_TOKEN_HEADER]: mallory } },
         { ...subscribe, payload: { ...subscribe.payload, extensions: { [INTERNAL_TOKEN_HEADER]: unsignedJwt(claims) } } },
       ],
-      { waitMs: 2_000 },
+      { waitMs: 15_000, until: (messages) => messages.some((m) => (m as { type?: string }).type === 'error') },
     );
     ledger.check('sync ws forged operation token', forgedOp.messages);
     expect(forgedOp.messages).toContainEqual(

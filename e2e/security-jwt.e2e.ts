@@ -87,7 +87,8 @@ it('closes graphql-ws connections with bad tokens (4403) before anything runs', 
     wsUrl,
     [{ type: 'connection_init', payload: { authorization: `Bearer ${await system.tokenFor('alice')}` } }, subscribe],
     {
-      waitMs: 2_000,
+      waitMs: 20_000,
+      until: (messages) => messages.some((m) => (m as { type?: string }).type === 'complete'),
     },
   );
   expect(JSON.stringify(good.messages)).toContain(SECRET_TITLE);

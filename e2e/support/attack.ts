@@ -44,7 +44,7 @@ export interface RawWsOutcome {
 export async function rawGraphqlWs(
   url: string,
   frames: readonly unknown[],
-  options: { waitMs?: number; gapMs?: number; protocol?: string } = {},
+  options: { waitMs?: number; gapMs?: number; protocol?: string; until?: (messages: unknown[]) => boolean } = {},
 ): Promise<RawWsOutcome> {
   const socket = new WebSocket(url, options.protocol ?? 'graphql-transport-ws');
   const messages: unknown[] = [];
@@ -67,6 +67,7 @@ export async function rawGraphqlWs(
       } catch {
         messages.push(text);
       }
+      if (options.until?.(messages)) finish(0, 'done');
     });
     socket.on('close', (code, reason) => finish(code, reason.toString()));
     socket.on('error', () => finish(-1, 'socket error'));
