@@ -77,6 +77,15 @@ export async function rawGraphqlWs(
         if (socket.readyState !== WebSocket.OPEN) return;
         socket.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
         await new Promise((r) => setTimeout(r, options.gapMs ?? 20));
+        // As the protocol requires, later frames wait for the server's `connection_ack` (or the close):
+        // otherwise a busy server rightly closes 4401 and the case tests something else.
+        if ((frame as { type?: unknown } | null)?.type === 'connection_init') {
+          const until = Date.now() + 10_000;
+          while (socket.readyState === WebSocket.OPEN && Date.now() < until) {
+            if (messages.some((m) => (m as { type?: unknown } | null)?.type === 'connection_ack')) break;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        }
       }
     });
   });
