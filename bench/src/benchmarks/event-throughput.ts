@@ -27,6 +27,43 @@ async function auditCounts(system: RunningSystemChild) {
   return row;
 }
 
+/** Averages of `pg_locks` / `pg_stat_activity` samples (every 100 ms) while `until` runs. */
+interface LockSample {
+  samples: number;
+  /** Transactions holding / waiting for an advisory lock (the outbox append lock is the only one taken under load). */
+  advisoryHeld: number;
+  advisoryWaiting: number;
+  /** Backends of this database in a transaction but waiting for their client (Node) to send the next statement. */
+  idleInTransaction: number;
+  active: number;
+}
+
+async function sampleOutboxLock(system: RunningSystemChild, until: Promise<unknown>): Promise<LockSample> {
+  let done = false;
+  void until.finally(() => {
+    done = true;
+  });
+  const rows: Omit<LockSample, 'samples'>[] = [];
+  while (!done) {
+    const [row] = await system.sql<Omit<LockSample, 'samples'>>(
+      `select (select count(*) from pg_locks where locktype = 'advisory' and granted)::int as "advisoryHeld",
+              (select count(*) from pg_locks where locktype = 'advisory' and not granted)::int as "advisoryWaiting",
+              (select count(*) from pg_stat_activity where datname = current_database() and state = 'idle in transaction')::int as "idleInTransaction",
+              (select count(*) from pg_stat_activity where datname = current_database() and state = 'active')::int as active`,
+    );
+    if (row) rows.push(row);
+    await sleep(100);
+  }
+  const avg = (k: keyof Omit<LockSample, 'samples'>) => rows.reduce((sum, r) => sum + r[k], 0) / Math.max(1, rows.length);
+  return {
+    samples: rows.length,
+    advisoryHeld: avg('advisoryHeld'),
+    advisoryWaiting: avg('advisoryWaiting'),
+    idleInTransaction: avg('idleInTransaction'),
+    active: avg('active'),
+  };
+}
+
 export const eventThroughput: Benchmark = {
   name: 'events',
   title: 'Event throughput, mutation → audit, exactly once',
@@ -51,7 +88,9 @@ export const eventThroughput: Benchmark = {
       const before = await auditCounts(system);
 
       const meter = new CpuMeter({ gateway: gateway.child.pid, subgraphs: system.child.pid, client: load.pid });
-      const result = await load.request<HttpLoadResult>('run', { ...base, warmupMs: 0, durationMs });
+      const running = load.request<HttpLoadResult>('run', { ...base, warmupMs: 0, durationMs });
+      const locks = await sampleOutboxLock(system, running);
+      const result = await running;
       const cores = meter.read();
       const atEnd = await auditCounts(system);
       const accepted = result.requests - result.errors;
@@ -210,6 +249,7 @@ export const eventThroughput: Benchmark = {
           `sustained ${fmt(sustained)} events/s end to end (target ≥ 1000) → ${met ? 'met' : 'MISSED'}`,
           `accepted ${accepted} (${fmt(result.throughput)}/s, p50 ${fmt(result.latency.p50)} p99 ${fmt(result.latency.p99)} ms), lag at end ${lagAtEnd}, drain ${fmt(drainSeconds)} s`,
           `cores: ${cpuLine(cores)}`,
+          `outbox lock: held ${fmt(locks.advisoryHeld)}, waiting ${fmt(locks.advisoryWaiting)}, idle in tx ${fmt(locks.idleInTransaction)}`,
           `bus alone: ${burst} events drained in ${fmt(burstSeconds)} s = ${fmt(busRate)}/s; exactly once ${burstExactlyOnce}`,
           `exactly once: ${exactlyOnce} (${after.entries}/${after.events}/${after.outbox})`,
         ],
