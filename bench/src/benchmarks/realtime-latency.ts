@@ -17,6 +17,8 @@ import type { RateRequest, RateResult } from '../procs/ws-clients.js';
 export const SUBSCRIPTION = `subscription Live($after: Cursor) {
   taskUpdates(after: $after) { cursor op taskId version changedFields task { id title status version } }
 }`;
+/** The same feed straight from sync (no entity fetch), to split the latency. */
+const DIRECT_SUBSCRIPTION = 'subscription Direct($after: Cursor) { taskUpdates(after: $after) { cursor op taskId version } }';
 const RATES = [50, 200, 500];
 const TASKS = 500;
 
@@ -53,6 +55,12 @@ export const realtimeLatency: Benchmark = {
           rate,
           warmupMs,
           durationMs,
+          direct: {
+            url: system.info.subgraphs.sync ?? '',
+            internalToken: system.internalToken,
+            subscription: DIRECT_SUBSCRIPTION,
+            variables: { after: retention.data?.syncRetention.latestCursor ?? null },
+          },
         };
         const meter = new CpuMeter({ gateway: gateway.child.pid, subgraphs: system.child.pid, client: clients.pid });
         const result = await clients.request<RateResult>('rate', request);
@@ -82,7 +90,7 @@ export const realtimeLatency: Benchmark = {
       const markdown = [
         `### 2. ${this.title}`,
         '',
-        `Run ${context.date} with \`${context.command}\`. One subscriber (\`Live\` below: \`taskUpdates(after: latestCursor)\` with \`task\` resolved from the tasks subgraph per event) and an open-loop sender of \`updateTask\` over HTTP, round-robin over ${TASKS} tasks, in one client process; our gateway in its own process; subgraphs + embedded Postgres (durable) in a third. Per rate: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured. Latency = mutation request sent → update received by the subscriber.`,
+        `Run ${context.date} with \`${context.command}\`. One subscriber (\`Live\` below: \`taskUpdates(after: latestCursor)\` with \`task\` resolved from the tasks subgraph per event) and an open-loop sender of \`updateTask\` over HTTP, round-robin over ${TASKS} tasks, in one client process; our gateway in its own process; subgraphs + embedded Postgres (durable) in a third. Per rate: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured. Latency = mutation request sent → update received by the subscriber. *Mutation* = the mutation's own HTTP round trip; *sync push* = the same update received by a second subscriber connected straight to the sync subgraph (internal token, no \`task\` field), so the gateway's share is the difference.`,
         '',
         table(
           [
@@ -93,6 +101,7 @@ export const realtimeLatency: Benchmark = {
             'p99 ms',
             'max ms',
             'mutation p50 / p99 ms',
+            'sync push p50 / p99 ms',
             'missing',
             'target p50 < 10, p99 < 50',
             'cores used',
@@ -105,11 +114,12 @@ export const realtimeLatency: Benchmark = {
             fmt(r.latency.p99),
             fmt(r.latency.max),
             `${fmt(r.mutation.p50)} / ${fmt(r.mutation.p99)}`,
+            r.direct ? `${fmt(r.direct.p50)} / ${fmt(r.direct.p99)}` : 'n/a',
             r.missing,
             verdict(ok(r)),
             cpuLine(cores[i] ?? {}),
           ]),
-          ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'],
+          ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'],
         ),
         '',
         ...results.filter((r) => r.errors.length).map((r) => `Errors at ${r.rate}/s: \`${r.errors.join('`, `')}\``),

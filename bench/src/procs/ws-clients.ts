@@ -27,6 +27,7 @@ function connect(
   query: string,
   variables: Record<string, unknown>,
   onNext?: (t: number, data: Buffer) => void,
+  initPayload: Record<string, unknown> = { authorization: `Bearer ${token}` },
 ): Promise<Subscriber> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl(url), 'graphql-transport-ws', { perMessageDeflate: false });
@@ -35,7 +36,7 @@ function connect(
       ws.terminate();
       reject(new Error('connection_ack timeout'));
     }, 30_000);
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: initPayload })));
     ws.on('message', (data: Buffer) => {
       const t = monotonicMs();
       if (data.includes(NEXT)) {
@@ -103,6 +104,11 @@ export interface RateRequest {
   rate: number;
   warmupMs: number;
   durationMs: number;
+  /**
+   * Also subscribe straight to the subgraph that owns `taskUpdates` (sync), past the gateway, with
+   * an internal token: splits the latency into "to sync's push" and "through the gateway".
+   */
+  direct?: { url: string; internalToken: string; subscription: string; variables?: Record<string, unknown> };
 }
 
 export interface RateResult {
@@ -112,6 +118,8 @@ export interface RateResult {
   latency: LatencySummary;
   /** Measured: mutation HTTP round trip. */
   mutation: LatencySummary;
+  /** Measured: mutation request sent → the same update pushed by sync to a direct subscriber. */
+  direct?: LatencySummary;
   achievedRate: number;
   missing: number;
   errors: string[];
@@ -143,6 +151,19 @@ async function rateRun(request: RateRequest): Promise<RateResult> {
     received++;
     if (sent.measured) latencies.push(t - sent.t);
   };
+  const sentTimes = new Map<string, { t: number; measured: boolean }>();
+  const directLatencies: number[] = [];
+  const onDirect = (t: number, data: Buffer) => {
+    const message = JSON.parse(data.toString()) as { payload: { data?: { taskUpdates: { taskId: string; version: number } } } };
+    const update = message.payload.data?.taskUpdates;
+    const sent = update && sentTimes.get(`${update.taskId}:${update.version}`);
+    if (sent?.measured) directLatencies.push(t - sent.t);
+  };
+  const direct = request.direct
+    ? await connect(request.direct.url, '', request.direct.subscription, request.direct.variables ?? {}, onDirect, {
+        'x-taskgraph-internal': request.direct.internalToken,
+      })
+    : undefined;
   const subscriber = await connect(request.url, request.token, request.subscription, request.variables ?? {}, onNext);
   const origin = new URL(request.url);
   const pool = new Pool(origin.origin, { connections: 64, pipelining: 1 });
@@ -172,6 +193,7 @@ async function rateRun(request: RateRequest): Promise<RateResult> {
     current.busy = true;
     const t0 = monotonicMs();
     sentAt.set(`${current.id}:${current.version + 1}`, { t: t0, measured });
+    sentTimes.set(`${current.id}:${current.version + 1}`, { t: t0, measured });
     sent++;
     if (measured) measuredSent++;
     const body = JSON.stringify({ query: UPDATE, variables: { id: current.id, title: `rate ${sent}`, v: current.version } });
@@ -219,12 +241,14 @@ async function rateRun(request: RateRequest): Promise<RateResult> {
   const missing = [...sentAt.values()].filter((s) => s.measured).length;
   await pool.close();
   subscriber.ws.close();
+  direct?.ws.close();
   if (skipped) errors.push(`${skipped} sends skipped: every task had a mutation in flight`);
   return {
     rate: request.rate,
     sent: measuredSent,
     latency: summarize(latencies),
     mutation: summarize(mutationLatencies),
+    ...(direct ? { direct: summarize(directLatencies) } : {}),
     achievedRate: measuredSent / (request.durationMs / 1000),
     missing,
     errors: [
