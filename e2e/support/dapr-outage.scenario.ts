@@ -13,6 +13,8 @@ export interface DaprOutageOptions {
   hangMs: number;
   concurrency: number;
   settleTimeoutMs: number;
+  /** Notifications' reminder grace (default: the service's, 60 s); see the consumer-crash scenario. */
+  reminderGraceMs?: number;
   figures: Figures;
   log?: (line: string) => void;
 }
@@ -54,7 +56,11 @@ export async function runDaprOutage(options: DaprOutageOptions): Promise<DaprOut
     cluster = await Cluster.start({
       databaseUrl: db.url,
       subgraphs: SYSTEM_SUBGRAPHS,
-      config: (name) => ({ eventBus: 'dapr', dapr: sidecars.get(name)!.config }),
+      config: (name) => ({
+        eventBus: 'dapr',
+        dapr: sidecars.get(name)!.config,
+        ...(name === 'notifications' && options.reminderGraceMs ? { reminderGraceMs: options.reminderGraceMs } : {}),
+      }),
     });
     for (const member of cluster.members.values()) {
       await sidecars.get(member.name)!.addApp(member.url.replace(/\/graphql$/, ''), { appId: member.name });
@@ -141,6 +147,7 @@ export async function runDaprOutage(options: DaprOutageOptions): Promise<DaprOut
     f.add('refusedPublishes', refusedPublishes);
     f.set('maxHeldInOutbox', maxUnpublished);
     f.add('outOfOrder', outOfOrder + auditOutOfOrder);
+    f.set('maxReminderDelayMs', ledger.notifications.maxDelayMs);
     return outcome;
   } finally {
     await cluster?.close();
