@@ -110,7 +110,7 @@ describe('queries and mutations', () => {
     let actions: string[] = [];
     for (let i = 0; i < 50 && actions.length < 2; i++) {
       const { task } = await alice.query(TaskHistoryDocument, { id: createTask.id });
-      actions = task?.history.edges.map((e) => e.node.action) ?? [];
+      actions = task?.history?.edges.map((e) => e.node.action) ?? [];
       if (actions.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(actions).toEqual(['UPDATED', 'CREATED']);

@@ -131,7 +131,7 @@ export type TaskHistoryQueryVariables = Exact<{
 }>;
 
 
-export type TaskHistoryQuery = { task: { id: string, title: string, history: { edges: Array<{ cursor: string, node: { id: string, eventId: string, taskId: string, action: AuditAction, actor: string, occurredAt: string, recordedAt: string, version: number, changes: Array<{ field: string, from: unknown, to: unknown }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+export type TaskHistoryQuery = { task: { id: string, title: string, history: { edges: Array<{ cursor: string, node: { id: string, eventId: string, taskId: string, action: AuditAction, actor: string, occurredAt: string, recordedAt: string, version: number, changes: Array<{ field: string, from: unknown, to: unknown }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null } | null };
 
 export type NotificationFieldsFragment = { id: string, kind: NotificationKind, title: string, body: string, fireAt: string, createdAt: string, readAt: string | null, task: { id: string, title: string } | null };
 
@@ -166,7 +166,7 @@ export type TaskRemindersQueryVariables = Exact<{
 }>;
 
 
-export type TaskRemindersQuery = { task: { id: string, dueAt: string | null, reminders: Array<{ id: string, index: number, offset: string | null, at: string | null, fireAt: string | null, status: ReminderStatus, firedAt: string | null }> } | null };
+export type TaskRemindersQuery = { task: { id: string, dueAt: string | null, reminders: Array<{ id: string, index: number, offset: string | null, at: string | null, fireAt: string | null, status: ReminderStatus, firedAt: string | null }> | null } | null };
 
 export type TaskUpdatesSubscriptionVariables = Exact<{
   filter?: TaskUpdateFilter | null | undefined;

@@ -178,7 +178,7 @@ export function startApp(root: HTMLElement, session: Session, signOut: () => voi
         task
           ? historyPanel(
               task.title,
-              task.history.edges.map((e) => e.node),
+              (task.history?.edges ?? []).map((e) => e.node),
               withReminders?.reminders ?? [],
               close,
             )

@@ -5,7 +5,7 @@ import { formatDateTime, formatReminder } from './format.js';
 const show = (value: unknown): string =>
   value === null || value === undefined ? '∅' : typeof value === 'string' ? value : JSON.stringify(value);
 
-type Reminder = NonNullable<TaskRemindersQuery['task']>['reminders'][number];
+type Reminder = NonNullable<NonNullable<TaskRemindersQuery['task']>['reminders']>[number];
 
 /**
  * A task's audit history (Task.history, audit subgraph), newest first, and its reminders with their
