@@ -29,8 +29,8 @@ let service: SyncService;
 let sql: pg.Client;
 const clients: Client[] = [];
 
-async function client(userId: string | null, options: Parameters<typeof connect>[2] = {}): Promise<Client> {
-  const c = await connect(service.url, userId, options);
+async function client(userId: string | null, options: Parameters<typeof connect>[2] = {}, to: SyncService = service): Promise<Client> {
+  const c = await connect(to.url, userId, options);
   clients.push(c);
   return c;
 }
@@ -56,7 +56,9 @@ beforeAll(async () => {
       instanceId: 'test-a',
       backfillPageSize: 7,
       subscriberQueueSize: 50,
-      keepAliveMs: 150,
+      // Long enough that a loaded CI box (event-loop stalls of a few hundred ms) never trips it;
+      // the keep-alive test below runs its own instance with a short interval.
+      keepAliveMs: 5_000,
       retentionMaxPerUser: 5,
       pruneIntervalMs: 3_600_000,
     },
@@ -306,24 +308,40 @@ describe('sync subgraph', () => {
   });
 
   it('keeps idle connections alive with pings and terminates peers that stop answering', async () => {
-    const u = user();
-    // graphql-ws protocol pings from the client (what the gateway sends upstream) are answered with pongs.
-    let pongs = 0;
-    const idle = await subscribed(await client(u, { keepAlive: 100, onPong: () => pongs++ }));
-    // A raw peer that completes the graphql-ws handshake but never answers pings.
-    const silent = new WebSocket(service.url.replace(/^http/, 'ws'), 'graphql-transport-ws', { autoPong: false });
-    const closed = new Promise<number>((resolve) => silent.on('close', (code) => resolve(code)));
-    await new Promise((resolve) => silent.on('open', resolve));
-    silent.send(JSON.stringify({ type: 'connection_init', payload: { [INTERNAL_TOKEN_HEADER]: await tokenFor(u) } }));
-    const started = Date.now();
-    const code = await closed;
-    expect(code).toBe(1006); // terminated, no close frame
-    expect(Date.now() - started).toBeLessThan(1_500);
-    await sleep(500); // several keep-alive rounds for the idle client
-    await append(producer, [taskUpdateEvent({ userId: u })]);
-    await idle.count(1);
-    expect(idle.completed).toBe(false);
-    expect(pongs).toBeGreaterThanOrEqual(3);
+    const keepAliveMs = 300;
+    const pinging = await createService({
+      ...testServiceConfig(testDb.url),
+      sync: {
+        instanceId: 'test-keepalive',
+        backfillPageSize: 7,
+        subscriberQueueSize: 50,
+        keepAliveMs,
+        retentionMaxPerUser: 5,
+        pruneIntervalMs: 3_600_000,
+      },
+    });
+    try {
+      const u = user();
+      // graphql-ws protocol pings from the client (what the gateway sends upstream) are answered with pongs.
+      let pongs = 0;
+      const idle = await subscribed(await client(u, { keepAlive: 100, onPong: () => pongs++ }, pinging));
+      // A raw peer that completes the graphql-ws handshake but never answers pings.
+      const silent = new WebSocket(pinging.url.replace(/^http/, 'ws'), 'graphql-transport-ws', { autoPong: false });
+      const closed = new Promise<number>((resolve) => silent.on('close', (code) => resolve(code)));
+      await new Promise((resolve) => silent.on('open', resolve));
+      silent.send(JSON.stringify({ type: 'connection_init', payload: { [INTERNAL_TOKEN_HEADER]: await tokenFor(u) } }));
+      const started = Date.now();
+      const code = await closed;
+      expect(code).toBe(1006); // terminated, no close frame
+      expect(Date.now() - started).toBeLessThan(10 * keepAliveMs);
+      await sleep(4 * keepAliveMs); // several keep-alive rounds for the idle client
+      await append(producer, [taskUpdateEvent({ userId: u })]);
+      await idle.count(1);
+      expect(idle.completed).toBe(false);
+      expect(pongs).toBeGreaterThanOrEqual(3);
+    } finally {
+      await pinging.close();
+    }
   });
 
   it('reports subscriptions_open and the bus lag', async () => {
