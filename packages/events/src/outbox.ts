@@ -18,17 +18,25 @@ export async function appendToOutbox(tx: EntityManager, events: readonly OutboxE
   const connection = tx.getConnection();
   const ctx = tx.getTransactionContext();
   if (!ctx) throw new Error('appendToOutbox must run inside a transaction');
-  await connection.execute('select pg_advisory_xact_lock(?)', [OUTBOX_APPEND_LOCK], 'run', ctx);
-  const values: unknown[] = [];
+  const values: unknown[] = [OUTBOX_APPEND_LOCK];
   const rows = events.map((e) => {
     values.push(e.id, e.topic, e.key, e.type, JSON.stringify(e.data), e.occurredAt, e.source);
-    return '(?, ?, ?, ?, ?::jsonb, ?, ?)';
+    return '(?, ?, ?, ?, ?, ?, ?)';
   });
+  // One statement, one round trip: the lock is held from here until commit, so everything between
+  // taking it and committing is on the critical path of every producer. Rows are produced only
+  // after the lock CTE ran, so `seq` (nextval in the insert) is always drawn under the lock.
   await connection.execute(
-    `insert into bus.outbox (id, topic, key, type, data, occurred_at, source) values ${rows.join(', ')}`,
+    `with lock as materialized (select pg_advisory_xact_lock(?)),
+     appended as (
+       insert into bus.outbox (id, topic, key, type, data, occurred_at, source)
+       select v.id::uuid, v.topic, v.key, v.type, v.data::jsonb, v.occurred_at::timestamptz, v.source
+       from (values ${rows.join(', ')}) as v (id, topic, key, type, data, occurred_at, source) cross join lock
+       returning 1
+     )
+     select pg_notify('${OUTBOX_CHANNEL}', '') from (select count(*) from appended) as done`,
     values,
     'run',
     ctx,
   );
-  await connection.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run', ctx);
 }
