@@ -91,6 +91,18 @@ const mutations: Mutation[] = [
     'env EVENT_BUS must be "dapr"',
   ],
   [
+    'Dapr app API token not configured',
+    (o) => delete get(o, 'Deployment', 'tasks').spec.template.metadata.annotations['dapr.io/app-token-secret'],
+    (o) => appDeploymentProblems(o, appById('tasks')),
+    'pod annotation dapr.io/app-token-secret must name the app API token Secret',
+  ],
+  [
+    'APP_API_TOKEN from another Secret than daprd sends',
+    (o) => (envVar(o, 'audit', 'APP_API_TOKEN').valueFrom.secretKeyRef.name = 'taskgraph-secrets'),
+    (o) => appDeploymentProblems(o, appById('audit')),
+    'env APP_API_TOKEN must come from Secret taskgraph-app-api-token key token',
+  ],
+  [
     'Dapr disabled',
     (o) => (get(o, 'Deployment', 'notifications').spec.template.metadata.annotations['dapr.io/enabled'] = 'false'),
     (o) => appDeploymentProblems(o, appById('notifications')),

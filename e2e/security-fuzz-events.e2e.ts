@@ -3,7 +3,9 @@
  * service (`/events/<topic>`, as discovered from `/dapr/subscribe`) and malformed job triggers to
  * `/job/<name>` (notifications). Each gets DROP (200, never RETRY for a malformed message, which
  * would make Dapr redeliver it forever), 404 for an unknown topic or 413 when oversized; the
- * service stays healthy and no domain row is written (dead letters are the only record).
+ * service stays healthy and no domain row is written (dead letters are the only record). The fuzz
+ * calls carry the app API token (they stand for a compromised or buggy sidecar); a call without it
+ * gets 401 and reaches no handler.
  */
 import { randomUUID } from 'node:crypto';
 import { EventType, TASK_EVENT_TYPES } from '@taskgraph/events';
@@ -36,11 +38,13 @@ let db: TestDatabase;
 let cluster: Cluster;
 const broker = new DaprBrokerDouble();
 const sidecars = new Map<string, DaprSidecarDouble>();
+/** `APP_API_TOKEN` of every service; each sidecar sends it as daprd does. */
+const APP_TOKEN = `app-token-${randomUUID()}`;
 const base = (name: string) => cluster.member(name).url.replace(/\/graphql$/, '');
 
 beforeAll(async () => {
   db = await createTestDatabase('fuzz_events');
-  for (const name of SYSTEM_SUBGRAPHS) sidecars.set(name, await startDaprSidecarDouble({ appId: name, broker }));
+  for (const name of SYSTEM_SUBGRAPHS) sidecars.set(name, await startDaprSidecarDouble({ appId: name, broker, appToken: APP_TOKEN }));
   cluster = await Cluster.start({
     databaseUrl: db.url,
     subgraphs: SYSTEM_SUBGRAPHS,
@@ -136,8 +140,15 @@ interface Delivery {
   body: string;
 }
 
-async function deliver(url: string, body: string | Buffer, contentType = 'application/cloudevents+json'): Promise<Delivery> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body, signal: AbortSignal.timeout(10_000) });
+async function deliver(
+  url: string,
+  body: string | Buffer,
+  contentType = 'application/cloudevents+json',
+  /** `null`: no `dapr-api-token` header. */
+  token: string | null = APP_TOKEN,
+): Promise<Delivery> {
+  const headers: Record<string, string> = { 'content-type': contentType, ...(token === null ? {} : { 'dapr-api-token': token }) };
+  const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: await res.text() };
 }
 
@@ -152,7 +163,10 @@ it('DROPs malformed CloudEvents on every subscription route of every service, wr
   const wrong: string[] = [];
   let routes = 0;
   for (const name of SYSTEM_SUBGRAPHS) {
-    const subscriptions = (await (await fetch(`${base(name)}/dapr/subscribe`)).json()) as { topic: string; routes: { default: string } }[];
+    const subscriptions = (await (await fetch(`${base(name)}/dapr/subscribe`, { headers: { 'dapr-api-token': APP_TOKEN } })).json()) as {
+      topic: string;
+      routes: { default: string };
+    }[];
     for (const { topic, routes: r } of subscriptions) {
       routes++;
       const url = `${base(name)}${r.default}`;
@@ -223,33 +237,39 @@ it('answers malformed or forged job triggers on /job/<name> without notifying an
   expect(await domainRowCounts(db.url, DOMAIN_TABLES)).toEqual(before);
 }, 120_000);
 
-// Known gap (reported): the Dapr routes accept any well-formed event from anyone who can reach the
-// service port; Dapr's app API token (`APP_API_TOKEN`, sent as `dapr-api-token`) is not checked, so
-// a forged but valid `task.created` becomes an audit entry. Network policy is the only protection.
-// Remove `.failing` once the routes require the token.
-it.failing('refuses a well-formed event that does not come from the Dapr sidecar', async () => {
+// The Dapr routes require Dapr's app API token (`APP_API_TOKEN`, sent by daprd as `dapr-api-token`):
+// a forged but valid `task.created` from anyone else who reaches the port gets 401 and changes nothing.
+it('refuses a well-formed event or job trigger that does not come from the Dapr sidecar', async () => {
   const eventId = randomUUID();
   const taskId = randomUUID();
-  const before = (await domainRowCounts(db.url, ['audit.audit_entry']))['audit.audit_entry']!;
-  await deliver(
-    `${base('audit')}/events/task-events`,
-    JSON.stringify({
-      specversion: '1.0',
-      id: eventId,
-      source: 'taskgraph/tasks',
-      type: EventType.TaskCreated,
-      time: '2026-01-01T00:00:00Z',
-      seq: '7',
-      data: {
-        eventId,
-        taskId,
-        userId: 'victim',
-        actor: 'victim',
-        occurredAt: '2026-01-01T00:00:00Z',
-        version: 1,
-        task: { ...taskSnapshot(taskId), userId: 'victim' },
-      },
-    }),
-  );
-  expect((await domainRowCounts(db.url, ['audit.audit_entry']))['audit.audit_entry']).toBe(before);
+  const before = await domainRowCounts(db.url, DOMAIN_TABLES);
+  const forged = JSON.stringify({
+    specversion: '1.0',
+    id: eventId,
+    source: 'taskgraph/tasks',
+    type: EventType.TaskCreated,
+    time: '2026-01-01T00:00:00Z',
+    seq: '7',
+    data: {
+      eventId,
+      taskId,
+      userId: 'victim',
+      actor: 'victim',
+      occurredAt: '2026-01-01T00:00:00Z',
+      version: 1,
+      task: { ...taskSnapshot(taskId), userId: 'victim' },
+    },
+  });
+  const statuses: number[] = [];
+  for (const token of [null, 'forged-token', `${APP_TOKEN}x`]) {
+    for (const name of SYSTEM_SUBGRAPHS) {
+      statuses.push((await fetch(`${base(name)}/dapr/subscribe`, { headers: token ? { 'dapr-api-token': token } : {} })).status);
+    }
+    statuses.push((await deliver(`${base('audit')}/events/task-events`, forged, 'application/cloudevents+json', token)).status);
+    statuses.push(
+      (await deliver(`${base('notifications')}/job/${taskId}:0`, JSON.stringify({ taskId, n: 0 }), 'application/json', token)).status,
+    );
+  }
+  expect(new Set(statuses)).toEqual(new Set([401]));
+  expect(await domainRowCounts(db.url, DOMAIN_TABLES)).toEqual(before);
 });

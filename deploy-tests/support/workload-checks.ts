@@ -71,6 +71,15 @@ export function appDeploymentProblems(objects: K8sObject[], app: AppSpec): strin
     const ref = byName.get(name)?.valueFrom?.secretKeyRef;
     if (!ref?.name || !ref.key) problems.push(`${id}: env ${name} must come from a Secret (valueFrom.secretKeyRef)`);
   }
+  // Dapr app API token: daprd sends the `token` key of this Secret in `dapr-api-token`; the app
+  // checks it (APP_API_TOKEN) on /dapr/subscribe, /events/<topic> and /job/<name>.
+  const tokenSecret = annotations['dapr.io/app-token-secret'];
+  if (!tokenSecret) problems.push(`${id}: pod annotation dapr.io/app-token-secret must name the app API token Secret`);
+  else {
+    const ref = byName.get('APP_API_TOKEN')?.valueFrom?.secretKeyRef;
+    if (ref?.name !== tokenSecret || ref.key !== 'token')
+      problems.push(`${id}: env APP_API_TOKEN must come from Secret ${tokenSecret} key token (the one daprd sends)`);
+  }
   for (const e of env) {
     if (SECRET_ENV.test(e.name) && e.value !== undefined)
       problems.push(`${id}: env ${e.name} has an inline value; use valueFrom.secretKeyRef`);

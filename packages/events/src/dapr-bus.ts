@@ -1,6 +1,7 @@
 import { type HttpRoute, sendJson } from '@taskgraph/runtime';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import type { EventBus, Subscription } from './bus.js';
+import { requireDaprAppToken } from './dapr-app-token.js';
 import { handleDelivery } from './dapr-delivery.js';
 import { daprReachable, requireDapr } from './dapr-http.js';
 import { publishToDapr } from './dapr-publisher.js';
@@ -87,7 +88,12 @@ export class DaprEventBus implements EventBus {
     relay.start();
   }
 
+  /** `GET /dapr/subscribe` and `POST /events/<topic>`, behind the app token when `dapr.appToken` is set. */
   routes(): HttpRoute[] {
+    return requireDaprAppToken(this.unguardedRoutes(), this.dapr.appToken);
+  }
+
+  private unguardedRoutes(): HttpRoute[] {
     return [
       {
         method: 'GET',

@@ -1,7 +1,8 @@
+import { DAPR_API_TOKEN_HEADER } from './dapr-app-token.js';
 import type { DaprSidecarConfig } from './event-bus-options.js';
 
 /** Base URL of the sidecar's HTTP API. */
-export function daprBaseUrl(config: DaprSidecarConfig): string {
+export function daprBaseUrl(config: Pick<DaprSidecarConfig, 'host' | 'httpPort'>): string {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return `http://${host}:${config.httpPort}`;
 }
@@ -12,16 +13,19 @@ export interface DaprResponse {
   text: string;
 }
 
-/** One HTTP call to the sidecar with a timeout; rejects on network errors and timeouts. */
+/** One HTTP call to the sidecar with a timeout (with `dapr-api-token` when set); rejects on network errors and timeouts. */
 export async function callDapr(
-  config: DaprSidecarConfig,
+  config: Pick<DaprSidecarConfig, 'host' | 'httpPort' | 'apiToken'>,
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
   options: { body?: string; contentType?: string; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<DaprResponse> {
   const response = await fetch(`${daprBaseUrl(config)}${path}`, {
     method,
-    headers: options.contentType ? { 'content-type': options.contentType } : undefined,
+    headers: {
+      ...(options.contentType ? { 'content-type': options.contentType } : {}),
+      ...(config.apiToken ? { [DAPR_API_TOKEN_HEADER]: config.apiToken } : {}),
+    },
     body: options.body,
     signal: options.signal
       ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? 10_000)])
@@ -31,7 +35,7 @@ export async function callDapr(
 }
 
 /** True when the sidecar answers its outbound health check (components ready). */
-export async function daprReachable(config: DaprSidecarConfig): Promise<boolean> {
+export async function daprReachable(config: Pick<DaprSidecarConfig, 'host' | 'httpPort' | 'apiToken'>): Promise<boolean> {
   try {
     const { status } = await callDapr(config, 'GET', '/v1.0/healthz/outbound', { timeoutMs: 2_000 });
     return status >= 200 && status < 300;

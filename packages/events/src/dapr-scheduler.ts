@@ -1,5 +1,6 @@
 import { type HttpRoute, sendJson } from '@taskgraph/runtime';
 import type { HandlerResult, Job, JobHandler, Scheduler } from './bus.js';
+import { requireDaprAppToken } from './dapr-app-token.js';
 import { callDapr } from './dapr-http.js';
 import { errorMessage } from './error-message.js';
 import type { DaprSidecarConfig } from './event-bus-options.js';
@@ -64,7 +65,12 @@ export class DaprScheduler implements Scheduler {
 
   async start(): Promise<void> {}
 
+  /** `POST /job/<name>`, behind the app token when `dapr.appToken` is set. */
   routes(): HttpRoute[] {
+    return requireDaprAppToken(this.triggerRoutes(), this.dapr.appToken);
+  }
+
+  private triggerRoutes(): HttpRoute[] {
     return [
       {
         method: 'POST',

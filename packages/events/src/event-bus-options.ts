@@ -1,12 +1,19 @@
 import type { Database, Logger, Metrics } from '@taskgraph/runtime';
 import type { BackoffOptions } from './backoff.js';
 
-/** Where the Dapr sidecar listens (`DAPR_HOST`, `DAPR_HTTP_PORT`, `DAPR_PUBSUB_NAME`). */
+/** Where the Dapr sidecar listens (`DAPR_HOST`, `DAPR_HTTP_PORT`, `DAPR_PUBSUB_NAME`) and the tokens both ways. */
 export interface DaprSidecarConfig {
   host: string;
   httpPort: number;
   /** Pub/sub component name (default component: `pubsub`). */
   pubsubName: string;
+  /** `DAPR_API_TOKEN`: sent as `dapr-api-token` on every call to the sidecar (publish, jobs, health). */
+  apiToken?: string;
+  /**
+   * `APP_API_TOKEN`: the token daprd sends in `dapr-api-token` on every call to the app; when set,
+   * `/dapr/subscribe`, `/events/<topic>` and `/job/<name>` answer 401 without it.
+   */
+  appToken?: string;
 }
 
 /** Options of `createEventBus` (DESIGN §3). */

@@ -3,6 +3,7 @@ export * from './bus.js';
 export * from './bus-schema.js';
 export * from './create-event-bus.js';
 export * from './create-scheduler.js';
+export * from './dapr-app-token.js';
 export * from './dapr-bus.js';
 export * from './dapr-scheduler.js';
 export * from './envelope.js';

@@ -22,6 +22,10 @@ export const baseEnvShape = {
   DAPR_HOST: z.string().min(1).default('127.0.0.1'),
   DAPR_PUBSUB_NAME: z.string().min(1).default('pubsub'),
   INTERNAL_TOKEN_SECRET: z.string().min(32).optional(),
+  /** Token daprd sends the app in `dapr-api-token` (Dapr app API token); required in production with EVENT_BUS=dapr. */
+  APP_API_TOKEN: z.string().min(1).optional(),
+  /** Token the app sends daprd in `dapr-api-token` (Dapr API token), when the sidecar requires one. */
+  DAPR_API_TOKEN: z.string().min(1).optional(),
 } as const;
 
 /** Secret used in development only; production must set INTERNAL_TOKEN_SECRET. */
@@ -65,13 +69,21 @@ export interface ServiceConfig {
   databaseUrl: string | undefined;
   dataDir: string;
   eventBus: 'embedded' | 'dapr';
-  dapr: { host: string; httpPort: number; pubsubName: string };
+  /**
+   * Sidecar address and component, plus `apiToken` (`DAPR_API_TOKEN`, sent to the sidecar) and
+   * `appToken` (`APP_API_TOKEN`, required from the sidecar on the Dapr routes).
+   */
+  dapr: { host: string; httpPort: number; pubsubName: string; apiToken?: string; appToken?: string };
   internalTokenSecret: string;
 }
 
 /** Parses the shared service variables (with `PORT` defaulting to `defaultPort`). */
 export function loadServiceConfig(defaultPort: number, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const parsed = parseEnv({ ...baseEnvShape, PORT: portSchema(defaultPort) }, env);
+  // Without it anyone who reaches the pod's port could post forged events and job triggers.
+  if (parsed.NODE_ENV === 'production' && parsed.EVENT_BUS === 'dapr' && !parsed.APP_API_TOKEN) {
+    throw new ConfigError(['APP_API_TOKEN: required when NODE_ENV=production and EVENT_BUS=dapr']);
+  }
   return {
     nodeEnv: parsed.NODE_ENV,
     host: parsed.HOST,
@@ -80,7 +92,13 @@ export function loadServiceConfig(defaultPort: number, env: NodeJS.ProcessEnv = 
     databaseUrl: parsed.DATABASE_URL,
     dataDir: parsed.DATA_DIR,
     eventBus: parsed.EVENT_BUS,
-    dapr: { host: parsed.DAPR_HOST, httpPort: parsed.DAPR_HTTP_PORT, pubsubName: parsed.DAPR_PUBSUB_NAME },
+    dapr: {
+      host: parsed.DAPR_HOST,
+      httpPort: parsed.DAPR_HTTP_PORT,
+      pubsubName: parsed.DAPR_PUBSUB_NAME,
+      apiToken: parsed.DAPR_API_TOKEN,
+      appToken: parsed.APP_API_TOKEN,
+    },
     internalTokenSecret: requireSecret('INTERNAL_TOKEN_SECRET', parsed.INTERNAL_TOKEN_SECRET, parsed.NODE_ENV, DEV_INTERNAL_TOKEN_SECRET),
   };
 }

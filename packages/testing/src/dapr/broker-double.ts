@@ -16,6 +16,8 @@ export interface AppRegistration {
   /** Kafka consumer group: `consumerID` when set, else the app-id (DESIGN §5). */
   consumerId: string;
   subscriptions: DiscoveredSubscription[];
+  /** App API token its sidecar sends in `dapr-api-token` on every delivery (daprd's `APP_API_TOKEN`). */
+  appToken?: string;
 }
 
 /** A message accepted by the broker. */
@@ -242,7 +244,7 @@ export class DaprBrokerDouble {
     try {
       const response = await fetch(`${app.appUrl}${subscription.route}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/cloudevents+json' },
+        headers: { 'content-type': 'application/cloudevents+json', ...appTokenHeader(app.appToken) },
         body: JSON.stringify(message.cloudEvent),
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.deliveryTimeoutMs)]),
       });
@@ -277,6 +279,11 @@ export class DaprBrokerDouble {
       this.publish(message.pubsubName, subscription.deadLetterTopic, message.partitionKey, original);
     }
   }
+}
+
+/** The `dapr-api-token` header daprd adds to every call to its app when it has an app token. */
+export function appTokenHeader(appToken: string | undefined): Record<string, string> {
+  return appToken ? { 'dapr-api-token': appToken } : {};
 }
 
 function hash(text: string): number {

@@ -1,3 +1,4 @@
+import { appTokenHeader } from './broker-double.js';
 import { parseGoDuration } from './go-duration.js';
 
 /** A job as the sidecar holds it. */
@@ -43,7 +44,10 @@ export class JobsDouble {
   private readonly jobs = new Map<string, { job: ScheduledJob; timer: NodeJS.Timeout }>();
   private closed = false;
 
-  constructor(private readonly appUrl: () => string | undefined) {}
+  constructor(
+    private readonly appUrl: () => string | undefined,
+    private readonly appToken?: string,
+  ) {}
 
   /** Jobs currently scheduled. */
   list(): ScheduledJob[] {
@@ -122,7 +126,7 @@ export class JobsDouble {
       try {
         const response = await fetch(`${appUrl}/job/${encodeURIComponent(job.name)}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...appTokenHeader(this.appToken) },
           body: JSON.stringify(job.data),
           signal: AbortSignal.timeout(5_000),
         });

@@ -37,11 +37,23 @@ export interface DaprSidecarDoubleOptions {
   delivery?: BrokerDoubleOptions;
   /** How long `start()`/`addApp()` wait for `GET /dapr/subscribe` to answer (default 10 s). */
   discoveryTimeoutMs?: number;
+  /**
+   * daprd's `APP_API_TOKEN`: sent to the app in `dapr-api-token` on discovery, every delivery and
+   * every job trigger, as daprd does. Unset: no header.
+   */
+  appToken?: string;
+  /**
+   * daprd's `DAPR_API_TOKEN`: when set, every call to this sidecar except the health endpoints must
+   * carry it in `dapr-api-token`, else 401 (as daprd's API token check). Unset: no check.
+   */
+  apiToken?: string;
 }
 
 export interface AddAppOptions {
   appId?: string;
   consumerId?: string;
+  /** App token sent to this app (default: the sidecar's `appToken`). */
+  appToken?: string;
 }
 
 /**
@@ -74,7 +86,7 @@ export class DaprSidecarDouble {
     this.ownsBroker = !options.broker;
     this.broker = options.broker ?? new DaprBrokerDouble(options.delivery);
     this.ownApp = options.appUrl;
-    this.jobs = new JobsDouble(() => this.ownApp);
+    this.jobs = new JobsDouble(() => this.ownApp, options.appToken);
   }
 
   get port(): number {
@@ -90,9 +102,15 @@ export class DaprSidecarDouble {
     return `http://${this.host}:${this.port}`;
   }
 
-  /** `{ host, httpPort, pubsubName }` as services take it. */
-  get config(): { host: string; httpPort: number; pubsubName: string } {
-    return { host: this.host, httpPort: this.port, pubsubName: this.pubsubName };
+  /** `{ host, httpPort, pubsubName }` as services take it, plus the tokens this sidecar is configured with. */
+  get config(): { host: string; httpPort: number; pubsubName: string; apiToken?: string; appToken?: string } {
+    return {
+      host: this.host,
+      httpPort: this.port,
+      pubsubName: this.pubsubName,
+      ...(this.options.apiToken ? { apiToken: this.options.apiToken } : {}),
+      ...(this.options.appToken ? { appToken: this.options.appToken } : {}),
+    };
   }
 
   /** Requests to the publish endpoint (`POST /v1.0/publish/...`). */
@@ -153,8 +171,9 @@ export class DaprSidecarDouble {
     this.ownApp ??= appUrl;
     const appId = options.appId ?? (appUrl === this.ownApp ? this.appId : 'app');
     const consumerId = options.consumerId ?? (appUrl === this.ownApp ? (this.options.consumerId ?? appId) : appId);
-    const subscriptions = await discoverSubscriptions(appUrl, timeoutMs, this.abort.signal);
-    const app: AppRegistration = { appUrl, appId, consumerId, subscriptions };
+    const appToken = options.appToken ?? this.options.appToken;
+    const subscriptions = await discoverSubscriptions(appUrl, timeoutMs, this.abort.signal, appToken);
+    const app: AppRegistration = { appUrl, appId, consumerId, subscriptions, appToken };
     const index = this.apps.findIndex((a) => a.appUrl === appUrl);
     if (index >= 0) this.apps.splice(index, 1);
     this.apps.push(app);
@@ -228,8 +247,11 @@ export class DaprSidecarDouble {
     const path = url.pathname;
     this.requests.push({ method, path, query: Object.fromEntries(url.searchParams), headers, body, rawBody, at: Date.now() });
 
-    if (method === 'GET' && path === '/v1.0/metadata') return send(res, 200, this.metadata());
+    // daprd exempts only its health endpoints from the API token check.
     if (method === 'GET' && (path === '/v1.0/healthz' || path === '/v1.0/healthz/outbound')) return send(res, 204);
+    if (this.options.apiToken && headers['dapr-api-token'] !== this.options.apiToken)
+      return send(res, 401, { errorCode: 'ERR_API_TOKEN', message: 'invalid api token' });
+    if (method === 'GET' && path === '/v1.0/metadata') return send(res, 200, this.metadata());
     const publish = /^\/v1\.0\/publish\/([^/]+)\/(.+)$/.exec(path);
     if (publish && method === 'POST')
       return this.publish(res, decodeURIComponent(publish[1]!), decodeURIComponent(publish[2]!), url, headers, body, rawBody);

@@ -1,15 +1,20 @@
 import { sleep } from '@taskgraph/events';
-import type { DiscoveredSubscription } from './broker-double.js';
+import { appTokenHeader, type DiscoveredSubscription } from './broker-double.js';
 
 /**
  * Asks an app for its subscriptions (`GET {appUrl}/dapr/subscribe`, DESIGN §5), waiting for it to
  * listen the way daprd waits for its app; 404 means the app subscribes to nothing.
  */
-export async function discoverSubscriptions(appUrl: string, timeoutMs: number, signal: AbortSignal): Promise<DiscoveredSubscription[]> {
+export async function discoverSubscriptions(
+  appUrl: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  appToken?: string,
+): Promise<DiscoveredSubscription[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const response = await fetch(`${appUrl}/dapr/subscribe`, { signal: AbortSignal.timeout(2_000) });
+      const response = await fetch(`${appUrl}/dapr/subscribe`, { headers: appTokenHeader(appToken), signal: AbortSignal.timeout(2_000) });
       if (response.status === 404) return [];
       if (response.ok) return parseSubscriptions(await response.json());
     } catch {
