@@ -17,7 +17,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { type Authenticate, createAuthenticator, unauthenticatedError } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { devRoutes } from './dev-routes.js';
-import { noSubscriptionsOverHttpRule } from './http-operations.js';
+import { noSubscriptionsOverHttpRule, operationResolutionPlugin } from './http-operations.js';
 import { queryLimitsRule } from './limits.js';
 import { createSubgraphHttpClient, type GatewayContext, SubgraphDataSource } from './subgraph-data-source.js';
 import { attachSubscriptions, type SubscriptionServer } from './subscriptions/index.js';
@@ -120,7 +120,10 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     introspection: development,
     validationRules: [queryLimitsRule(config.limits), noSubscriptionsOverHttpRule],
     allowBatchedHttpRequests: false,
-    plugins: [development ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      operationResolutionPlugin,
+      development ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
+    ],
   });
   try {
     await apollo.start();

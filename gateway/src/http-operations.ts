@@ -1,3 +1,4 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { AppError, ErrorCode } from '@taskgraph/runtime';
 import { GraphQLError, type ValidationRule } from 'graphql';
 
@@ -22,3 +23,27 @@ export const noSubscriptionsOverHttpRule: ValidationRule = (context) => ({
     }
   },
 });
+
+/**
+ * A document with operations of which none is the one asked for (unknown `operationName`, or
+ * several operations and no name) is the client's mistake. Apollo Server alone answers 400
+ * OPERATION_RESOLUTION_FAILURE, but with a gateway it hands the request to @apollo/gateway, whose
+ * executor throws and Apollo answers 500 INTERNAL_SERVER_ERROR. Refuse it once Apollo has resolved
+ * the operation (`didResolveOperation`, before any planning or subgraph call) with a coded 400.
+ */
+export const operationResolutionPlugin: ApolloServerPlugin<BaseContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, request }) {
+        if (operation) return;
+        const message = request.operationName
+          ? `Unknown operation named "${request.operationName}".`
+          : 'Must provide operation name if query contains multiple operations.';
+        throw new GraphQLError(message, {
+          originalError: new AppError(ErrorCode.BAD_REQUEST, message),
+          extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } },
+        });
+      },
+    };
+  },
+};
