@@ -17,14 +17,9 @@ export interface EmbeddedConsumerOptions {
   batchSize: number;
 }
 
-/** What one event of a batch came to, inside the batch's transaction. */
-type Delivery = 'SUCCESS' | 'DROP' | 'SKIPPED' | 'RETRY';
-/** Where a batch attempt left off: `next` = first row not committed; `stalled` = retry it after a back-off. */
-type Step = { next: number; stalled: boolean } | 'resync';
+type Outcome = 'done' | 'retry';
 /** Another process of the same group committed this event first. */
 const ALREADY_HANDLED = Symbol('already handled');
-/** The batch's first event must be retried: nothing to commit. */
-const NOTHING_DONE = Symbol('nothing done');
 
 /**
  * One consumer group on one topic of the embedded log (DESIGN §3): reads `bus.outbox` in `seq`
@@ -97,7 +92,10 @@ export class EmbeddedConsumer {
         await this.wakeSignal.wait(signal);
         continue;
       }
-      await this.processBatch(rows);
+      for (const row of rows) {
+        if (signal.aborted) break;
+        await this.processWithRetry(row);
+      }
     }
   }
 
@@ -110,26 +108,12 @@ export class EmbeddedConsumer {
     return rows;
   }
 
-  /**
-   * Handles a read batch in as few transactions as it takes: one, unless an event asks to be
-   * retried — then what came before it commits, and it is retried in place (the topic waits:
-   * per-key order holds) before the rest of the batch. Returns to re-read when another process of
-   * the group moved the offset.
-   */
-  private async processBatch(rows: OutboxRow[]): Promise<void> {
+  /** Retries one event in place until it is done or the consumer closes. */
+  private async processWithRetry(row: OutboxRow): Promise<void> {
     const backoff = new Backoff(this.options.backoff);
-    let index = 0;
-    while (index < rows.length && !this.abort.signal.aborted) {
-      // Another process of the group already moved past it (see claimOffset).
-      if (BigInt(String(rows[index]!.seq)) <= BigInt(this.offset)) {
-        index += 1;
-        continue;
-      }
-      const step = await this.processFrom(rows, index);
-      if (step === 'resync') return;
-      if (step.next !== index) backoff.reset();
-      index = step.next;
-      if (step.stalled) await sleep(backoff.next(), this.abort.signal);
+    while (!this.abort.signal.aborted) {
+      if ((await this.processOnce(row)) === 'done') return;
+      await sleep(backoff.next(), this.abort.signal);
     }
   }
 
@@ -137,95 +121,70 @@ export class EmbeddedConsumer {
     this.options.metrics.eventsConsumed.inc({ topic: this.subscription.topic, group: this.subscription.group, status });
   }
 
-  /**
-   * One transaction for `rows[start..]`: claims the offset up to the batch's last event (the
-   * compare-and-set that also locks the offset row, so a replica of the group waits instead of
-   * handling the same events), runs each handler in its own savepoint and stops at the first event
-   * to retry; the offset then moves back to the last event handled, so the handlers' writes, the
-   * dead letters and the offset commit together or not at all (exactly once). A failed commit
-   * commits nothing: the same rows are tried again.
-   */
-  private async processFrom(rows: OutboxRow[], start: number): Promise<Step> {
-    const { group, topic } = this.subscription;
-    const last = String(rows[rows.length - 1]!.seq);
-    const delivered: Delivery[] = [];
-    let stalled = false;
-    let reached = this.offset;
-    try {
-      await this.options.db.fork().transactional(async (tx) => {
-        if (!(await this.claimOffset(tx, last))) throw new Rollback(ALREADY_HANDLED);
-        for (let i = start; i < rows.length; i++) {
-          if (i > start && this.abort.signal.aborted) break;
-          const delivery = await this.deliver(tx, rows[i]!);
-          if (delivery === 'RETRY') {
-            stalled = true;
-            break;
-          }
-          delivered.push(delivery);
-        }
-        if (delivered.length === 0) throw new Rollback(NOTHING_DONE);
-        reached = String(rows[start + delivered.length - 1]!.seq);
-        // We hold the offset row since the claim: moving it back cannot conflict.
-        if (reached !== last && !(await this.claimOffset(tx, reached, last))) throw new Error('the claimed offset moved');
-      });
-    } catch (error) {
-      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED)
-        return (await this.resync()) ? 'resync' : { next: start, stalled: true };
-      if (!(error instanceof Rollback && error.outcome === NOTHING_DONE))
-        this.log.error({ err: error, group, topic, seq: String(rows[start]!.seq) }, 'committing a batch of events failed; will retry');
-      return { next: start, stalled: true };
-    }
-    this.offset = reached;
-    for (const delivery of delivered) this.count(delivery);
-    return { next: start + delivered.length, stalled };
-  }
-
-  /**
-   * One event inside the batch's transaction `tx`. The handler runs in a savepoint (MikroORM nested
-   * `transactional`): SUCCESS releases it, DROP and RETRY (or a throw) roll back to it, so only
-   * this event's writes are undone. Dead letters are written in `tx`.
-   */
-  private async deliver(tx: EntityManager, row: OutboxRow): Promise<Delivery> {
+  private async processOnce(row: OutboxRow): Promise<Outcome> {
     const { group, topic, types, handler } = this.subscription;
     const seq = String(row.seq);
-    if (types && !types.includes(row.type as EventType)) return 'SKIPPED';
+    // Another process of the group already moved past it (see claimOffset).
+    if (BigInt(seq) <= BigInt(this.offset)) return 'done';
+    if (types && !types.includes(row.type as EventType)) {
+      try {
+        if (!(await this.claimOffset(this.options.db.fork(), seq))) return this.resync();
+        this.offset = seq;
+        this.count('SKIPPED');
+        return 'done';
+      } catch (error) {
+        this.log.error({ err: error, group, topic, seq }, 'advancing the offset failed');
+        return 'retry';
+      }
+    }
     const parsed = validateData(row.type as EventType, row.data, rowMeta(row));
-    if (!parsed.ok) return this.deadLetter(tx, row, parsed.reason);
+    if (!parsed.ok) return this.deadLetter(row, parsed.reason);
     const event = parsed.event;
     let result: HandlerResult;
-    let handlerEm: EntityManager | undefined;
     try {
-      await tx.transactional(async (inner) => {
-        handlerEm = inner;
-        const handled = await handler(event, inner);
+      await this.options.db.fork().transactional(async (tx) => {
+        if (!(await this.claimOffset(tx, seq))) throw new Rollback(ALREADY_HANDLED);
+        const handled = await handler(event, tx);
         if (handled.status !== 'SUCCESS') throw new Rollback(handled);
       });
       result = { status: 'SUCCESS' };
     } catch (error) {
+      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.resync();
       result = error instanceof Rollback ? (error.outcome as HandlerResult) : { status: 'RETRY', reason: errorMessage(error) };
       if (!(error instanceof Rollback))
         this.log.error({ err: error, group, topic, eventId: row.id, seq }, 'event handler failed; will retry');
     }
     switch (result.status) {
       case 'SUCCESS':
-        if (handlerEm) adoptCommitHooks(handlerEm, tx);
-        // The savepoint merged the handler's entities into `tx`; the next handler starts clean.
-        tx.clear();
-        return 'SUCCESS';
+        this.offset = seq;
+        this.count('SUCCESS');
+        return 'done';
       case 'DROP':
-        return this.deadLetter(tx, row, result.reason ?? 'dropped by handler');
+        return this.deadLetter(row, result.reason ?? 'dropped by handler');
       default:
         this.count('RETRY');
         this.log.info({ group, topic, eventId: row.id, seq, reason: result.reason }, 'event will be retried');
-        return 'RETRY';
+        return 'retry';
     }
   }
 
-  /** Dead letter in the batch's transaction (the handler's own writes, if any, were rolled back). */
-  private async deadLetter(tx: EntityManager, row: OutboxRow, reason: string): Promise<Delivery> {
+  /** Dead letter + offset in one transaction (the handler's own writes, if any, were rolled back). */
+  private async deadLetter(row: OutboxRow, reason: string): Promise<Outcome> {
     const { group, topic } = this.subscription;
-    await recordDeadLetter(tx, this.log, { group, topic, eventId: row.id, seq: String(row.seq), reason, event: rowSnapshot(row) });
-    return 'DROP';
+    const seq = String(row.seq);
+    try {
+      await this.options.db.fork().transactional(async (tx) => {
+        if (!(await this.claimOffset(tx, seq))) throw new Rollback(ALREADY_HANDLED);
+        await recordDeadLetter(tx, this.log, { group, topic, eventId: row.id, seq, reason, event: rowSnapshot(row) });
+      });
+    } catch (error) {
+      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.resync();
+      this.log.error({ err: error, group, topic, seq }, 'recording a dead letter failed');
+      return 'retry';
+    }
+    this.offset = seq;
+    this.count('DROP');
+    return 'done';
   }
 
   /**
@@ -233,26 +192,25 @@ export class EmbeddedConsumer {
    * transaction, which also locks the offset row until commit. Compare-and-set: false when another
    * process of the same group moved the offset meanwhile — it committed this event (or one after
    * it) first, or it will retry one before it — so competing consumers stay exactly-once and in
-   * order. Within a batch the claim is taken to the batch's last event first and moved back (from
-   * `from`, the claimed one) when the batch stops early.
+   * order. Rolled back with the handler's writes on RETRY.
    */
-  private async claimOffset(em: EntityManager, seq: string, from = this.offset): Promise<boolean> {
+  private async claimOffset(em: EntityManager, seq: string): Promise<boolean> {
     const { affectedRows } = await executeSql(
       em,
       'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ? and seq = ?',
-      [seq, this.subscription.group, this.subscription.topic, from],
+      [seq, this.subscription.group, this.subscription.topic, this.offset],
     );
     return affectedRows === 1;
   }
 
   /** Another process of the group moved the offset: continue from the committed one. */
-  private async resync(): Promise<boolean> {
+  private async resync(): Promise<Outcome> {
     try {
       this.offset = await this.committedOffset();
-      return true;
+      return 'done';
     } catch (error) {
       this.log.error({ err: error }, 'reading the offset failed');
-      return false;
+      return 'retry';
     }
   }
 
@@ -264,27 +222,4 @@ export class EmbeddedConsumer {
     );
     return String(rows[0]?.seq ?? '0');
   }
-}
-
-/**
- * Hooks the handler registered on its savepoint's EntityManager (e.g. `afterTransactionCommit`
- * in sync's `afterCommit`) fire only for a top-level commit: hand them to the batch's transaction,
- * so they run when it commits — and never when it rolls back. Each event's hooks run after a turn
- * of the event loop, as they did with one commit per event: a batch's after-commit effects (sync's
- * live pushes) must not land on their receivers as one burst of up to `batchSize`.
- */
-function adoptCommitHooks(handlerEm: EntityManager, tx: EntityManager): void {
-  const batchHooks = tx.getEventManager();
-  const known = batchHooks.getSubscribers();
-  const added = [...handlerEm.getEventManager().getSubscribers()].filter((subscriber) => !known.has(subscriber));
-  if (added.length === 0) return;
-  batchHooks.registerSubscriber({
-    afterTransactionCommit: async (args) => {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      for (const subscriber of added) await subscriber.afterTransactionCommit?.(args);
-    },
-    afterTransactionRollback: async (args) => {
-      for (const subscriber of added) await subscriber.afterTransactionRollback?.(args);
-    },
-  });
 }
