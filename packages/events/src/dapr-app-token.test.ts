@@ -156,6 +156,8 @@ describe('sidecar → app: APP_API_TOKEN on the Dapr routes', () => {
       await scheduler.schedule({ name: 'j2', dueTime: new Date(Date.now() + 50), data: { real: true } });
       await waitFor('job triggered', () => triggered.length === 1);
       expect(triggered).toEqual([{ real: true }]);
+      // The double records the trigger when the app's response arrives, after the handler ran.
+      await waitFor('trigger recorded', () => side.jobs.triggers.length === 1);
       expect(side.jobs.triggers.map((t) => t.httpStatus)).toEqual([200]);
     } finally {
       await http.close();
