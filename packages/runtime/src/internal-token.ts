@@ -28,14 +28,27 @@ export async function signInternalToken(userId: string, secret: string, ttlSecon
 /** Verifies an internal token; throws UNAUTHENTICATED when absent, forged or expired. */
 export async function verifyInternalToken(token: string | undefined, secret: string): Promise<Caller> {
   if (!token) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Missing internal token: subgraphs are only reachable through the gateway');
+  // The gateway reuses a user's token for half its lifetime, so most requests carry a token this
+  // process has already verified: skip the HMAC and claim checks until its own expiry. Keyed by the
+  // whole token (signature included) and the secret, so nothing unverified ever matches.
+  const cacheKey = `${secret.length}:${secret}\u0000${token}`;
+  const hit = verified.get(cacheKey);
+  if (hit && hit.expiresAt > Date.now()) return hit.caller;
   try {
     const { payload } = await jwtVerify(token, encode(secret), { audience: AUDIENCE, issuer: ISSUER, algorithms: ['HS256'] });
-    if (!payload.sub) throw new Error('no subject');
-    return { userId: payload.sub };
+    if (!payload.sub || !payload.exp) throw new Error('no subject or expiry');
+    const caller = { userId: payload.sub };
+    if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value as string);
+    verified.set(cacheKey, { caller, expiresAt: payload.exp * 1000 });
+    return caller;
   } catch {
     throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid internal token: subgraphs are only reachable through the gateway');
   }
 }
+
+const VERIFIED_CACHE_MAX = 10_000;
+/** Verified internal tokens (oldest first, bounded): token → caller until the token's `exp`. */
+const verified = new Map<string, { caller: Caller; expiresAt: number }>();
 
 /** Caches signed internal tokens per user so the hot path does not sign on every request. */
 export class InternalTokenSigner {
