@@ -1,14 +1,20 @@
 import {
+  type Caller,
+  callerFromRequest,
   createLogger,
   createMetrics,
+  createSubgraphServer,
   type Database,
   type DatabaseOptions,
+  type HttpRoute,
+  type HttpService,
   type Logger,
   locatePostgres,
   type Metrics,
   openDatabase,
   type ReadinessCheck,
   type ServiceConfig,
+  startHttpService,
 } from '@taskgraph/runtime';
 import type { EventBus } from './bus.js';
 import { createEventBus } from './create-event-bus.js';
@@ -26,6 +32,20 @@ export interface ServiceRuntimeOptions {
   logger?: Logger;
 }
 
+/** Options of `ServiceRuntime.serve`. */
+export interface SubgraphServeOptions<TContext extends object> {
+  config: Pick<ServiceConfig, 'host' | 'port' | 'internalTokenSecret'>;
+  /** The subgraph's parsed SDL and resolvers (schema-first, STYLE §2). */
+  typeDefs: Parameters<typeof createSubgraphServer>[0];
+  resolvers: Parameters<typeof createSubgraphServer>[1];
+  /** Per-request context for a caller the gateway's internal token identified (STYLE §3). */
+  context(caller: Caller): TContext;
+  /** Extra HTTP routes; default: the bus's (Dapr subscription routes). */
+  routes?: HttpRoute[];
+  /** `/readyz` checks; default: the runtime's `readiness`. */
+  readiness?: ReadinessCheck[];
+}
+
 /** What every subgraph process runs on: logging, metrics, its database and the event bus. */
 export interface ServiceRuntime {
   readonly logger: Logger;
@@ -35,9 +55,14 @@ export interface ServiceRuntime {
   /** `/readyz` checks: `database` (ping) and `bus` (ready; detail is the consumer lag). */
   readonly readiness: ReadinessCheck[];
   /**
-   * Closes the bus, then `stopAfterBus` in the order given (whatever still uses the database: the
-   * scheduler, the Apollo server), then the database and Postgres. Call it once HTTP has stopped
-   * accepting. A step that fails is logged and the remaining steps still run.
+   * Starts the subgraph's Apollo server and its HTTP service (`/healthz`, `/readyz`, `/metrics`,
+   * GraphQL for callers with the gateway's internal token, and `routes`); `close()` stops both.
+   */
+  serve<TContext extends object>(options: SubgraphServeOptions<TContext>): Promise<HttpService>;
+  /**
+   * Stops HTTP from accepting (if `serve` ran), closes the bus, then `stopAfterBus` in the order given
+   * (whatever still uses the database, e.g. the scheduler), then the Apollo server, the database and
+   * Postgres. A step that fails is logged and the remaining steps still run.
    */
   close(...stopAfterBus: (() => Promise<void>)[]): Promise<void>;
 }
@@ -61,17 +86,41 @@ export async function startServiceRuntime(options: ServiceRuntimeOptions): Promi
     const db = await openDatabase({ url: postgres.url, ...options.database, logger, onQuery: () => metrics.dbQueries.inc() });
     opened.unshift(() => db.close());
     const bus = await createEventBus({ mode: config.eventBus, db, logger, metrics, appId: name, relay: options.relay, dapr: config.dapr });
+    const readiness: ReadinessCheck[] = [
+      { name: 'database', check: async () => ({ ok: await db.ping() }) },
+      // `lag()` also refreshes the consumer_lag_events gauge served on /metrics.
+      { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: await bus.lag().catch(() => undefined) }) },
+    ];
+    // Set by `serve`: HTTP stops first, Apollo after the bus and whatever else still uses the database.
+    const stopHttp: (() => Promise<void>)[] = [];
+    const stopApollo: (() => Promise<void>)[] = [];
     return {
       logger,
       metrics,
       db,
       bus,
-      readiness: [
-        { name: 'database', check: async () => ({ ok: await db.ping() }) },
-        // `lag()` also refreshes the consumer_lag_events gauge served on /metrics.
-        { name: 'bus', check: async () => ({ ok: await bus.ready(), detail: await bus.lag().catch(() => undefined) }) },
-      ],
-      close: (...stopAfterBus) => run([() => bus.close(), ...stopAfterBus, ...opened]),
+      readiness,
+      async serve<TContext extends object>(serve: SubgraphServeOptions<TContext>): Promise<HttpService> {
+        const apollo = createSubgraphServer<TContext>(serve.typeDefs, serve.resolvers, logger);
+        await apollo.start();
+        stopApollo.push(() => apollo.stop());
+        const http = await startHttpService<TContext>({
+          name,
+          host: serve.config.host,
+          port: serve.config.port,
+          logger,
+          metrics,
+          readiness: serve.readiness ?? readiness,
+          routes: serve.routes ?? bus.routes(),
+          graphql: {
+            server: apollo,
+            context: async (req) => serve.context(await callerFromRequest(req, serve.config.internalTokenSecret)),
+          },
+        });
+        stopHttp.push(() => http.close());
+        return http;
+      },
+      close: (...stopAfterBus) => run([...stopHttp, () => bus.close(), ...stopAfterBus, ...stopApollo, ...opened]),
     };
   } catch (error) {
     await run(opened);

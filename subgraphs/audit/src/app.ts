@@ -1,13 +1,5 @@
-import type { ApolloServer } from '@apollo/server';
 import { startServiceRuntime } from '@taskgraph/events';
-import {
-  callerFromRequest,
-  createSubgraphServer,
-  type HttpService,
-  readSchemaFile,
-  type ServiceConfig,
-  startHttpService,
-} from '@taskgraph/runtime';
+import { readSchemaFile, type ServiceConfig } from '@taskgraph/runtime';
 import { gql } from 'graphql-tag';
 import { type AuditContext, createContext } from './context.js';
 import { AuditEntrySchema } from './entities/audit-entry.entity.js';
@@ -34,33 +26,16 @@ export async function createService(config: ServiceConfig): Promise<AuditService
     // audit only consumes: no outbox relay here.
     relay: false,
   });
-  const { logger, metrics, db, bus } = runtime;
+  const { logger, db, bus } = runtime;
   // Also used when start-up fails half way: closes what was opened, logging (not stopping at) a failing step.
-  let apollo: ApolloServer<AuditContext> | undefined;
-  let http: HttpService | undefined;
-  const close = async () => {
-    // Stop accepting first.
-    await http?.close().catch((err) => logger.error({ err }, 'close failed'));
-    await runtime.close(async () => apollo?.stop());
-  };
+  const close = () => runtime.close();
   try {
     bus.subscribe(auditRecorder(logger));
-
-    const server = createSubgraphServer<AuditContext>(gql(typeDefsSource), resolvers);
-    await server.start();
-    apollo = server;
-    http = await startHttpService<AuditContext>({
-      name: SERVICE_NAME,
-      host: config.host,
-      port: config.port,
-      logger,
-      metrics,
-      readiness: runtime.readiness,
-      routes: bus.routes(),
-      graphql: {
-        server,
-        context: async (req) => createContext(await callerFromRequest(req, config.internalTokenSecret), db.fork()),
-      },
+    const http = await runtime.serve<AuditContext>({
+      config,
+      typeDefs: gql(typeDefsSource),
+      resolvers,
+      context: (caller) => createContext(caller, db.fork()),
     });
     await bus.start();
     return { url: `${http.url}/graphql`, close };

@@ -1,5 +1,5 @@
 import { createScheduler, startServiceRuntime } from '@taskgraph/events';
-import { callerFromRequest, createSubgraphServer, readSchemaFile, startHttpService } from '@taskgraph/runtime';
+import { readSchemaFile } from '@taskgraph/runtime';
 import { gql } from 'graphql-tag';
 import { DEFAULT_PORT, type NotificationsConfig, resolveSettings, SERVICE_NAME } from './config.js';
 import { createContext, type NotificationsContext } from './context.js';
@@ -49,32 +49,20 @@ export async function createService(config: NotificationsConfig): Promise<Notifi
   bus.subscribe(taskEventsConsumer(deps));
   scheduler.onTrigger(reminderTrigger(deps));
 
-  const apollo = createSubgraphServer<NotificationsContext>(gql(typeDefsSource), resolvers);
-  await apollo.start();
-  const http = await startHttpService<NotificationsContext>({
-    name: SERVICE_NAME,
-    host: config.host,
-    port: config.port,
-    logger,
-    metrics,
-    readiness: runtime.readiness,
+  const http = await runtime.serve<NotificationsContext>({
+    config,
+    typeDefs: gql(typeDefsSource),
+    resolvers,
     // Dapr: `/dapr/subscribe` + `/events/task-events` (bus) and `/job/{name}` (scheduler).
     routes: [...bus.routes(), ...scheduler.routes()],
-    graphql: {
-      server: apollo,
-      context: async (req) => createContext(await callerFromRequest(req, config.internalTokenSecret), db.fork()),
-    },
+    context: (caller) => createContext(caller, db.fork()),
   });
   await scheduler.start();
   await bus.start();
   return {
     url: `${http.url}/graphql`,
     async close() {
-      await http.close();
-      await runtime.close(
-        () => scheduler.close(),
-        () => apollo.stop(),
-      );
+      await runtime.close(() => scheduler.close());
     },
   };
 }

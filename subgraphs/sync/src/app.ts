@@ -1,13 +1,6 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { EventType, startServiceRuntime, Topic } from '@taskgraph/events';
-import {
-  callerFromRequest,
-  createLogger,
-  createSubgraphServer,
-  type GraphQLResolverMap,
-  readSchemaFile,
-  startHttpService,
-} from '@taskgraph/runtime';
+import { createLogger, type GraphQLResolverMap, readSchemaFile } from '@taskgraph/runtime';
 import { gql } from 'graphql-tag';
 import { Counter } from 'prom-client';
 import { resolveSyncSettings, type SyncServiceConfig } from './config.js';
@@ -106,14 +99,10 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
   );
 
   const typeDefs = gql(typeDefsSource);
-  const apollo = createSubgraphServer<SyncContext>(typeDefs, resolvers);
-  await apollo.start();
-  const http = await startHttpService<SyncContext>({
-    name: SERVICE_NAME,
-    host: config.host,
-    port: config.port,
-    logger,
-    metrics,
+  const http = await runtime.serve<SyncContext>({
+    config,
+    typeDefs,
+    resolvers,
     readiness: [
       { name: 'database', check: async () => ({ ok: await db.ping() }) },
       {
@@ -129,11 +118,7 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
         }),
       },
     ],
-    routes: bus.routes(),
-    graphql: {
-      server: apollo,
-      context: async (req) => ({ caller: await callerFromRequest(req, config.internalTokenSecret), feed }),
-    },
+    context: (caller) => ({ caller, feed }),
   });
   const subscriptions = startSubscriptionServer({
     server: http.server,
@@ -159,8 +144,7 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
       await pruner.stop();
       await release?.close();
       await subscriptions.close();
-      await http.close();
-      await runtime.close(() => apollo.stop());
+      await runtime.close();
     },
   };
 }

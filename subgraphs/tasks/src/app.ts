@@ -1,5 +1,5 @@
 import { startServiceRuntime } from '@taskgraph/events';
-import { callerFromRequest, createSubgraphServer, readSchemaFile, type ServiceConfig, startHttpService } from '@taskgraph/runtime';
+import { readSchemaFile, type ServiceConfig } from '@taskgraph/runtime';
 import { gql } from 'graphql-tag';
 import { createContext, type TasksContext } from './context.js';
 import { TaskSchema } from './entities/task.entity.js';
@@ -25,30 +25,20 @@ export async function createService(config: ServiceConfig): Promise<TasksService
     database: { schema: 'tasks', entities: [TaskSchema], migrations },
     relay: true,
   });
-  const { logger, metrics, db, bus } = runtime;
+  const { logger, db, bus } = runtime;
   bus.subscribe(recurrenceWorker(logger));
 
-  const apollo = createSubgraphServer<TasksContext>(gql(typeDefsSource), resolvers, logger);
-  await apollo.start();
-  const http = await startHttpService<TasksContext>({
-    name: SERVICE_NAME,
-    host: config.host,
-    port: config.port,
-    logger,
-    metrics,
-    readiness: runtime.readiness,
-    routes: bus.routes(),
-    graphql: {
-      server: apollo,
-      context: async (req) => createContext(await callerFromRequest(req, config.internalTokenSecret), db.fork()),
-    },
+  const http = await runtime.serve<TasksContext>({
+    config,
+    typeDefs: gql(typeDefsSource),
+    resolvers,
+    context: (caller) => createContext(caller, db.fork()),
   });
   await bus.start();
   return {
     url: `${http.url}/graphql`,
     async close() {
-      await http.close();
-      await runtime.close(() => apollo.stop());
+      await runtime.close();
     },
   };
 }
