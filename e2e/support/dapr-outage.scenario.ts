@@ -157,3 +157,24 @@ export async function runDaprOutage(options: DaprOutageOptions): Promise<DaprOut
     await db.drop().catch(() => {});
   }
 }
+
+/**
+ * The verdict every Dapr-outage run shares: nothing left in the outbox, published in order and once,
+ * and every consumer's effects exactly once, nothing half-applied, nothing acknowledged then lost.
+ */
+export function expectDrainedExactlyOnce(outcome: DaprOutageOutcome): void {
+  const { workload, ledger } = outcome;
+  expect(workload.uncoded).toBe(0);
+  expect(outcome.maxUnpublished).toBeGreaterThan(0);
+  expect(outcome.unpublished).toBe(0);
+  expect(outcome.outOfOrder).toBe(0);
+  expect(outcome.republished).toBe(0);
+  expect(outcome.auditOutOfOrder).toBe(0);
+  expect(outcome.deadLetters).toBe(0);
+  expect(ledger.audit).toEqual({ lost: 0, duplicated: 0, phantom: 0 });
+  expect(ledger.recurrence).toMatchObject({ lost: 0, duplicated: 0 });
+  expect(ledger.notifications).toMatchObject({ lost: 0, duplicated: 0, missed: 0, overdue: 0 });
+  if (ledger.sync) expect(ledger.sync).toMatchObject({ lost: 0, duplicated: 0 });
+  expect(ledger.halfApplied).toBe(0);
+  expect(outcome.lostAcknowledged).toBe(0);
+}
