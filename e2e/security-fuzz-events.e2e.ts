@@ -15,6 +15,7 @@ import {
   type DaprSidecarDouble,
   startDaprSidecarDouble,
   type TestDatabase,
+  taskSnapshot,
 } from '@taskgraph/testing';
 import fc from 'fast-check';
 import { Cluster, SYSTEM_SUBGRAPHS } from './support/cluster.js';
@@ -67,25 +68,8 @@ afterAll(async () => {
   figures.report();
 });
 
-const taskSnapshot = (id: string) => ({
-  id,
-  userId: 'owner',
-  title: 'x',
-  notes: null,
-  status: 'OPEN',
-  priority: 'LOW',
-  tags: [],
-  dueAt: null,
-  timeZone: null,
-  recurrence: null,
-  reminders: [],
-  seriesId: null,
-  previousOccurrenceId: null,
-  completedAt: null,
-  createdAt: '2026-01-01T00:00:00Z',
-  updatedAt: '2026-01-01T00:00:00Z',
-  version: 1,
-});
+/** A valid snapshot of the task the forged events are about (owner `owner`). */
+const ownersTask = (id: string) => taskSnapshot({ id, userId: 'owner', title: 'x', priority: 'LOW' }, '2026-01-01T00:00:00Z');
 
 /** CloudEvent-shaped bodies that are each wrong in some way (random and targeted). */
 const malformedEvents: fc.Arbitrary<unknown> = fc.oneof(
@@ -113,7 +97,7 @@ const malformedEvents: fc.Arbitrary<unknown> = fc.oneof(
     type: EventType.TaskCreated,
     time: '2026-01-01T00:00:00Z',
     seq: '1',
-    data: { eventId, taskId, userId: 'owner', actor: 'owner', occurredAt: '2026-01-01T00:00:00Z', version: 1, task: taskSnapshot(taskId) },
+    data: { eventId, taskId, userId: 'owner', actor: 'owner', occurredAt: '2026-01-01T00:00:00Z', version: 1, task: ownersTask(taskId) },
   })),
   // Valid envelope and ids, snapshot broken in one field.
   fc.tuple(fc.uuid(), fc.uuid(), fc.constantFrom('status', 'version', 'id', 'reminders', 'createdAt')).map(([eventId, taskId, field]) => ({
@@ -130,7 +114,7 @@ const malformedEvents: fc.Arbitrary<unknown> = fc.oneof(
       actor: 'owner',
       occurredAt: '2026-01-01T00:00:00Z',
       version: 2,
-      task: { ...taskSnapshot(taskId), [field]: { nope: true } },
+      task: { ...ownersTask(taskId), [field]: { nope: true } },
     },
   })),
 );
@@ -257,7 +241,7 @@ it('refuses a well-formed event or job trigger that does not come from the Dapr 
       actor: 'victim',
       occurredAt: '2026-01-01T00:00:00Z',
       version: 1,
-      task: { ...taskSnapshot(taskId), userId: 'victim' },
+      task: { ...ownersTask(taskId), userId: 'victim' },
     },
   });
   const statuses: number[] = [];
