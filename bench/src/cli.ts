@@ -13,7 +13,7 @@ import { realtimeLatency } from './benchmarks/realtime-latency.js';
 import type { BenchContext, Benchmark, BenchOutput, SummaryRow } from './lib/benchmark.js';
 import { machine, repoRoot, table, verdict, writeSections } from './lib/report.js';
 
-// rrule and the services expect UTC (STACK.md); children inherit it.
+// rrule and the services expect UTC (docs/ARCHITECTURE.md §9); children inherit it.
 process.env.TZ = 'UTC';
 process.env.LOG_LEVEL ??= 'silent';
 

@@ -22,7 +22,7 @@ export function operationOf(document: DocumentNode): OperationDefinitionNode {
 export const operationName = (document: DocumentNode): string | undefined => operationOf(document).name?.value;
 
 /**
- * Where a resumable subscription keeps its position (DESIGN §6 "Gap-free realtime"): an operation
+ * Where a resumable subscription keeps its position (ARCHITECTURE §6 "Gap-free realtime"): an operation
  * declaring `$after: Cursor` whose root field selects `cursor`. Returns the root field's response
  * key, or undefined when the operation cannot resume.
  */

@@ -30,7 +30,7 @@ export interface ActiveSubscription {
  * Starts one subscription on the shared graphql-ws client. graphql-ws re-sends the very same
  * subscribe payload after every reconnect (its `subscribe` loop), so a resumable operation keeps
  * `variables.after` at the last cursor seen: the re-subscription replays exactly what was missed
- * while the socket was down, with no gap and no duplicate (DESIGN §6).
+ * while the socket was down, with no gap and no duplicate (ARCHITECTURE §6).
  */
 export function startSubscription<TData, TVariables>(
   ws: Client,

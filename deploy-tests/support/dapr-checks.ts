@@ -5,7 +5,7 @@ import { type K8sObject, objectId } from './manifest.js';
 
 /**
  * Structural checks on Dapr resources (Component, Resiliency) and the multi-app run file. Dapr's CRDs are
- * not on npm either; these checks encode the parts of the Dapr contract the apps rely on (DESIGN.md §5).
+ * not on npm either; these checks encode the parts of the Dapr contract the apps rely on (docs/ARCHITECTURE.md §5).
  */
 
 const DAPR = 'dapr.io/v1alpha1';

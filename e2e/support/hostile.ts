@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 
-/** Codes a rejected input may carry: the caller's fault, stated (DESIGN §6 registry + Apollo's input codes). */
+/** Codes a rejected input may carry: the caller's fault, stated (ARCHITECTURE §6 registry + Apollo's input codes). */
 export const INPUT_CODES = new Set([
   'BAD_USER_INPUT',
   'GRAPHQL_PARSE_FAILED',

@@ -81,7 +81,7 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
 }
 
 /**
- * Starts the federated gateway (DESIGN §6, §7): verifies the client JWT, calls subgraphs with an
+ * Starts the federated gateway (ARCHITECTURE §6, §7): verifies the client JWT, calls subgraphs with an
  * internal token, enforces query limits before planning, and serves `/graphql`, `/healthz`,
  * `/readyz` (every subgraph reachable) and `/metrics`.
  */

@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
 /**
- * How client JWTs are verified (DESIGN §7): an HS256 shared secret (development, tests) or a
+ * How client JWTs are verified (ARCHITECTURE §7): an HS256 shared secret (development, tests) or a
  * JWKS URL with asymmetric keys (production). Issuer and audience are always checked.
  */
 export type JwtConfig =

@@ -27,7 +27,7 @@ export const DEFAULT_JWT_AUDIENCE = 'taskgraph';
 export const repoRoot = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_SUPERGRAPH_PATH = 'schema/supergraph.graphql';
 
-/** Where the gateway's supergraph comes from (DESIGN §6). */
+/** Where the gateway's supergraph comes from (ARCHITECTURE §6). */
 export type SupergraphSource =
   /** A composed supergraph file (`npm run compose`); the production path. */
   | { kind: 'file'; path: string }
@@ -82,7 +82,7 @@ const gatewayEnvShape = {
 
 /**
  * Reads the gateway's environment once, failing fast with a message naming each bad variable
- * (STYLE §6). Secrets fall back to well-known dev values only outside production.
+ * (CONVENTIONS §6). Secrets fall back to well-known dev values only outside production.
  */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const e = parseEnv(gatewayEnvShape, env);

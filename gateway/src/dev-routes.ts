@@ -21,7 +21,7 @@ const CONTENT_TYPES: Record<string, string> = {
 const DEV_USER = /^[A-Za-z0-9._@-]{1,64}$/;
 
 /**
- * Development-only routes (never in production, STYLE §6):
+ * Development-only routes (never in production, CONVENTIONS §6):
  * - `GET /dev/token?user=alice` → `{ token, userId, expiresAt }`: a client JWT signed with the dev
  *   HS256 secret, so the web page can sign in as a dev user without holding the secret itself.
  *   Only when the gateway verifies with a shared secret (not a JWKS).

@@ -5,7 +5,7 @@ import { GraphQLError, type ValidationRule } from 'graphql';
 const MESSAGE = 'Subscriptions are served over WebSocket (graphql-ws protocol) at /graphql, not over HTTP';
 
 /**
- * Subscriptions are served over graphql-ws on the same `/graphql` path (DESIGN §6); over plain
+ * Subscriptions are served over graphql-ws on the same `/graphql` path (ARCHITECTURE §6); over plain
  * HTTP they would reach @apollo/gateway, which cannot execute them. Refuse them up front with a
  * clear, coded error instead.
  */

@@ -9,7 +9,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 
-/** Per-operation limits the gateway enforces before planning (DESIGN §6). */
+/** Per-operation limits the gateway enforces before planning (ARCHITECTURE §6). */
 export interface QueryLimits {
   /** Deepest field nesting; a root field has depth 1. */
   maxDepth: number;

@@ -15,7 +15,7 @@ export type GatewayContext = { userId: string };
  */
 export const GATEWAY_SYSTEM_USER = 'system:gateway';
 
-/** Client headers that must never reach a subgraph (DESIGN §7: subgraphs trust only the internal token). */
+/** Client headers that must never reach a subgraph (ARCHITECTURE §7: subgraphs trust only the internal token). */
 const STRIPPED_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
 /** A keep-alive HTTP client shared by every subgraph data source of one gateway. */
@@ -53,7 +53,7 @@ export interface SubgraphDataSourceOptions {
 
 /**
  * Calls one subgraph on behalf of the verified caller: every fetch carries a short-lived internal
- * token for that user in `x-taskgraph-internal`, never the client's own credentials (DESIGN §7).
+ * token for that user in `x-taskgraph-internal`, never the client's own credentials (ARCHITECTURE §7).
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly name: string;

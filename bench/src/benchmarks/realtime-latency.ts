@@ -39,7 +39,7 @@ export const realtimeLatency: Benchmark = {
       const results: RateResult[] = [];
       const cores: Record<string, number>[] = [];
       for (const rate of RATES) {
-        // Resume point read before subscribing: nothing between is missed (DESIGN §6).
+        // Resume point read before subscribing: nothing between is missed (ARCHITECTURE §6).
         const retention = await postGraphQL<{ syncRetention: { latestCursor: string | null } }>(
           gateway.url,
           system.token,

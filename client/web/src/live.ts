@@ -18,7 +18,7 @@ export interface LiveFeedHandlers {
 
 /**
  * The caller's change feed (`taskUpdates` through the gateway's federated subscriptions), gap-free
- * (DESIGN §6): read `syncRetention.latestCursor`, then load the data, then subscribe `after` that
+ * (ARCHITECTURE §6): read `syncRetention.latestCursor`, then load the data, then subscribe `after` that
  * cursor, so a change made while the data loads is replayed, not lost. The client resumes after its
  * last cursor when the socket drops; RESYNC_REQUIRED (the cursor fell out of retention) starts over.
  */

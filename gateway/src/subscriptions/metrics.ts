@@ -1,7 +1,7 @@
 import type { Metrics } from '@taskgraph/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-/** Prometheus metrics of the subscription server (DESIGN §8), on the gateway's registry. */
+/** Prometheus metrics of the subscription server (ARCHITECTURE §8), on the gateway's registry. */
 export interface SubscriptionMetrics {
   /** `subscriptions_open`: client subscriptions being served (the runtime's shared gauge). */
   readonly subscriptions: Gauge;

@@ -1,5 +1,5 @@
 /**
- * Tunables of the gateway's federated subscriptions (DESIGN §6) and the close codes it uses.
+ * Tunables of the gateway's federated subscriptions (ARCHITECTURE §6) and the close codes it uses.
  * Defaults bound memory per connection: `maxSubscriptionsPerConnection` streams of at most
  * `maxBufferedMessages` / `maxBufferedBytes` unsent results each.
  */

@@ -6,7 +6,7 @@ import type { DocumentNode, GraphQLSchema } from 'graphql';
 type OperationContext = ReturnType<typeof buildOperationContext>;
 
 /**
- * A planned client subscription (DESIGN §6): `primary` runs on the subgraph that owns the
+ * A planned client subscription (ARCHITECTURE §6): `primary` runs on the subgraph that owns the
  * `Subscription` root field (over graphql-ws), `rest` runs for every event (entity fetches).
  */
 export interface SubscriptionPlan {

@@ -65,7 +65,7 @@ export interface SubscriptionServer {
 
 /**
  * Serves graphql-ws on the gateway's HTTP server (same port, `options.path`) with federated
- * subscriptions (DESIGN §6):
+ * subscriptions (ARCHITECTURE §6):
  * - `connection_init` `{ authorization: "Bearer <jwt>" }` is verified like HTTP; failure closes
  *   4403 with the reason. The JWT's expiry ends the connection's subscriptions (see `ConnectionState`).
  * - A subscription is validated (plus the gateway's limits), planned with Apollo's query planner

@@ -66,7 +66,7 @@ export interface UpstreamPoolOptions {
 export const webSocketUrl = (httpUrl: string): string => httpUrl.replace(/^http/i, 'ws');
 
 /**
- * The gateway's subscriptions to subgraphs over graphql-ws (DESIGN §6). One WebSocket per
+ * The gateway's subscriptions to subgraphs over graphql-ws (ARCHITECTURE §6). One WebSocket per
  * (subgraph, user), authenticated with that user's internal token (signed afresh on every
  * connect); identical subscriptions (same operation text, variables and user) share ONE upstream
  * subscription, reference-counted by listener and completed when the last listener leaves.

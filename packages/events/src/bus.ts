@@ -3,7 +3,7 @@ import type { DeliveredEvent } from './envelope.js';
 import type { EventType } from './schemas.js';
 import type { Topic } from './topics.js';
 
-/** What a handler tells the bus (STYLE §5, DESIGN §5): nothing relies on throwing. */
+/** What a handler tells the bus (CONVENTIONS §5, ARCHITECTURE §5): nothing relies on throwing. */
 export type HandlerStatus = 'SUCCESS' | 'RETRY' | 'DROP';
 export interface HandlerResult {
   status: HandlerStatus;
@@ -30,7 +30,7 @@ export interface Subscription {
   handler: EventHandler;
 }
 
-/** The event bus a service consumes from (DESIGN §3): embedded Postgres log or Dapr pub/sub. */
+/** The event bus a service consumes from (ARCHITECTURE §3): embedded Postgres log or Dapr pub/sub. */
 export interface EventBus {
   readonly mode: 'embedded' | 'dapr';
   /** Registers a consumer; call before `start()`. */
@@ -56,7 +56,7 @@ export interface Job {
 /** Called when a job is due; at-least-once, never early. RETRY → retried per failure policy. */
 export type JobHandler = (job: { name: string; data: Record<string, unknown> }, tx: EntityManager) => Promise<HandlerResult>;
 
-/** Scheduler (DESIGN §3/§5): Dapr Jobs API, or the `bus.jobs` table in embedded mode. */
+/** Scheduler (ARCHITECTURE §3/§5): Dapr Jobs API, or the `bus.jobs` table in embedded mode. */
 export interface Scheduler {
   readonly mode: 'embedded' | 'dapr';
   /**

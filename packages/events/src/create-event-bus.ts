@@ -5,7 +5,7 @@ import { EmbeddedEventBus } from './embedded-bus.js';
 import type { EventBusOptions } from './event-bus-options.js';
 
 /**
- * Creates the service's event bus for `options.mode` (DESIGN §3) after making sure schema `bus`
+ * Creates the service's event bus for `options.mode` (ARCHITECTURE §3) after making sure schema `bus`
  * exists. Register consumers with `subscribe()`, serve `routes()` on the service's HTTP server,
  * then `start()`; `close()` before closing the database.
  */

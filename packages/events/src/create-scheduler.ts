@@ -5,7 +5,7 @@ import { EmbeddedScheduler } from './embedded-scheduler.js';
 import type { SchedulerOptions } from './scheduler-options.js';
 
 /**
- * Creates the scheduler for `options.mode` (DESIGN §3/§5). Register the handler with
+ * Creates the scheduler for `options.mode` (ARCHITECTURE §3/§5). Register the handler with
  * `onTrigger()`, serve `routes()` (dapr: `POST /job/{name}`), then `start()`.
  */
 export async function createScheduler(options: SchedulerOptions): Promise<Scheduler> {

@@ -43,7 +43,7 @@ afterEach(async () => {
 
 const unpublished = async () => (await sqlRows(db, 'select 1 from bus.outbox where published_at is null')).length;
 
-describe('dapr adapter on the wire (DESIGN §5)', () => {
+describe('dapr adapter on the wire (ARCHITECTURE §5)', () => {
   test('publishes our CloudEvent to /v1.0/publish/pubsub/<topic> with the task id as partition key', async () => {
     const recorder = new Recorder();
     await testbed.startRelay();

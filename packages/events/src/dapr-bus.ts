@@ -16,7 +16,7 @@ import { executeSql } from './tx-sql.js';
 /** Path Dapr delivers a topic's events to. */
 export const eventRoute = (topic: string): string => `/events/${topic}`;
 
-/** One entry of the `GET /dapr/subscribe` answer (DESIGN §5). */
+/** One entry of the `GET /dapr/subscribe` answer (ARCHITECTURE §5). */
 export interface DaprSubscriptionEntry {
   pubsubname: string;
   topic: string;
@@ -26,7 +26,7 @@ export interface DaprSubscriptionEntry {
 }
 
 /**
- * Dapr adapter (DESIGN §3/§5): the relay publishes the outbox through the sidecar; consumers are
+ * Dapr adapter (ARCHITECTURE §3/§5): the relay publishes the outbox through the sidecar; consumers are
  * Dapr subscriptions served by this service's own HTTP routes (not `DaprServer`, which waits 30 s
  * for a sidecar and acks thrown errors as SUCCESS).
  */

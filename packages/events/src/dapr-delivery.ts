@@ -15,7 +15,7 @@ export interface DaprDeliveryOptions {
 const ALREADY_PROCESSED = Symbol('already processed');
 
 /**
- * Handles one Dapr delivery (DESIGN §5) for every group of this service subscribed to its topic.
+ * Handles one Dapr delivery (ARCHITECTURE §5) for every group of this service subscribed to its topic.
  * Never throws: malformed → DROP, handler error → RETRY. Each group dedupes on the event id in
  * `bus.processed_events`, inserted in the same transaction as the handler's writes, so a
  * redelivered event (at-least-once) has its effect once; a group that already has it is not

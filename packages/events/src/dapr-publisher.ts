@@ -4,12 +4,12 @@ import type { DaprSidecarConfig } from './event-bus-options.js';
 import { type OutboxRow, rowToOutboxEvent } from './outbox-row.js';
 
 /**
- * Publishes one outbox row through the sidecar's HTTP API (DESIGN §5):
+ * Publishes one outbox row through the sidecar's HTTP API (ARCHITECTURE §5):
  * `POST /v1.0/publish/{pubsub}/{topic}?metadata.partitionKey=<taskId>` with our own CloudEvent
  * (`application/cloudevents+json`, id = eventId) so Dapr passes it through unwrapped.
  *
  * Plain `fetch` rather than `@dapr/dapr`: the SDK waits ~30 s for a missing sidecar and then
- * returns `{ error }` instead of throwing (STACK.md); here any non-2xx or network error rejects.
+ * returns `{ error }` instead of throwing (docs/ARCHITECTURE.md §9); here any non-2xx or network error rejects.
  */
 export async function publishToDapr(config: DaprSidecarConfig, row: OutboxRow, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const event = rowToOutboxEvent(row);

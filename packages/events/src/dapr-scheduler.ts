@@ -7,7 +7,7 @@ import type { DaprSidecarConfig } from './event-bus-options.js';
 import { DEFAULT_JOB_FAILURE_POLICY, daprDuration, type SchedulerOptions } from './scheduler-options.js';
 import { Rollback } from './tx-sql.js';
 
-/** Body of `POST /v1.0-alpha1/jobs/{name}` (DESIGN §5). */
+/** Body of `POST /v1.0-alpha1/jobs/{name}` (ARCHITECTURE §5). */
 export interface DaprJobRequest {
   dueTime: string;
   repeats: 1;
@@ -17,7 +17,7 @@ export interface DaprJobRequest {
 }
 
 /**
- * Dapr Jobs adapter (DESIGN §5): schedules through the sidecar's HTTP API (`@dapr/dapr` 3.18 has
+ * Dapr Jobs adapter (ARCHITECTURE §5): schedules through the sidecar's HTTP API (`@dapr/dapr` 3.18 has
  * no jobs client) and serves the trigger callback `POST /job/{name}`.
  */
 export class DaprScheduler implements Scheduler {

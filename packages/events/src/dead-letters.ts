@@ -31,7 +31,7 @@ function storable(value: unknown): unknown {
 }
 
 /**
- * Records a dead letter in `bus.dead_letters` (in `em`'s transaction) and logs it (DESIGN §4).
+ * Records a dead letter in `bus.dead_letters` (in `em`'s transaction) and logs it (ARCHITECTURE §4).
  * Whatever the message contains, the record can be stored: a malformed message must be DROPped,
  * never retried forever because its dead letter cannot be written.
  */

@@ -8,7 +8,7 @@ import { NotificationListener } from './pg-listener.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
 import { executeSql } from './tx-sql.js';
 
-/** Embedded adapter (DESIGN §3): the outbox is the log; consumers wake on NOTIFY `bus_outbox`. */
+/** Embedded adapter (ARCHITECTURE §3): the outbox is the log; consumers wake on NOTIFY `bus_outbox`. */
 export class EmbeddedEventBus implements EventBus {
   readonly mode = 'embedded' as const;
   private readonly subscriptions = new SubscriptionRegistry();

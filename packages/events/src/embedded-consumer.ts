@@ -22,7 +22,7 @@ type Outcome = 'done' | 'retry';
 const ALREADY_HANDLED = Symbol('already handled');
 
 /**
- * One consumer group on one topic of the embedded log (DESIGN §3): reads `bus.outbox` in `seq`
+ * One consumer group on one topic of the embedded log (ARCHITECTURE §3): reads `bus.outbox` in `seq`
  * order and commits its offset in the same transaction as the handler's writes, so each event
  * has its effect exactly once. A RETRYing event is retried in place (the topic waits: per-key
  * order holds); malformed and DROPped events go to `bus.dead_letters` and the consumer moves on.

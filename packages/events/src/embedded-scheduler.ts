@@ -23,7 +23,7 @@ interface JobRow {
 }
 
 /**
- * Embedded scheduler (DESIGN §3): `bus.jobs` with Dapr Jobs semantics — named, overwrite on
+ * Embedded scheduler (ARCHITECTURE §3): `bus.jobs` with Dapr Jobs semantics — named, overwrite on
  * re-schedule, delete, at-least-once, never early (due is compared with the database clock).
  * One timer is armed for the next due job and re-armed on NOTIFY `bus_jobs` and after each run;
  * due jobs are claimed with `FOR UPDATE SKIP LOCKED`, so several processes never double-fire.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dataSchemaByType, type EventDataByType, type EventType } from './schemas.js';
 import type { Topic } from './topics.js';
 
-/** CloudEvents 1.0 structured envelope as it travels over Dapr (DESIGN §4–§5). */
+/** CloudEvents 1.0 structured envelope as it travels over Dapr (ARCHITECTURE §4–§5). */
 export interface CloudEvent<T = unknown> {
   specversion: '1.0';
   id: string;

@@ -16,7 +16,7 @@ export interface DaprSidecarConfig {
   appToken?: string;
 }
 
-/** Options of `createEventBus` (DESIGN §3). */
+/** Options of `createEventBus` (ARCHITECTURE §3). */
 export interface EventBusOptions {
   /** `EVENT_BUS`: embedded Postgres log, or Dapr pub/sub fed by the outbox relay. */
   mode: 'embedded' | 'dapr';

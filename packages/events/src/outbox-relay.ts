@@ -21,7 +21,7 @@ export interface OutboxRelayOptions {
 }
 
 /**
- * Outbox relay (DESIGN §3, dapr mode): publishes unpublished `bus.outbox` rows in `seq` order and
+ * Outbox relay (ARCHITECTURE §3, dapr mode): publishes unpublished `bus.outbox` rows in `seq` order and
  * marks them published. One relay is active across processes: it holds a session advisory lock on
  * a dedicated connection (all its reads and writes use that connection, so losing the connection
  * also stops it); the others stand by and retry. A failed publish stops the batch: the relay backs

@@ -7,7 +7,7 @@ export const OUTBOX_APPEND_LOCK = 7_301_001;
 export const OUTBOX_CHANNEL = 'bus_outbox';
 
 /**
- * Appends events to `bus.outbox` inside the caller's transaction (transactional outbox, DESIGN §3).
+ * Appends events to `bus.outbox` inside the caller's transaction (transactional outbox, ARCHITECTURE §3).
  *
  * Call it as the **last** statement before commit: it takes a transaction-level advisory lock
  * held until commit, so a row with a lower `seq` can never become visible after one with a

@@ -21,7 +21,7 @@ export interface NotificationListenerOptions {
 /**
  * LISTEN on a dedicated `pg` connection (not the ORM pool: a pooled connection cannot hold a
  * LISTEN). No fixed-interval polling: wake-ups come from NOTIFY; a long safety timer re-checks
- * and reconnects when the connection dropped (DESIGN §3).
+ * and reconnects when the connection dropped (ARCHITECTURE §3).
  */
 export class NotificationListener {
   private client: pg.Client | undefined;

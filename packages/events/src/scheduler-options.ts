@@ -1,7 +1,7 @@
 import type { Database, Logger } from '@taskgraph/runtime';
 import type { DaprSidecarConfig } from './event-bus-options.js';
 
-/** Dapr Jobs `failurePolicy.constant` (DESIGN §5): retry every `intervalMs`, at most `maxRetries` times. */
+/** Dapr Jobs `failurePolicy.constant` (ARCHITECTURE §5): retry every `intervalMs`, at most `maxRetries` times. */
 export interface JobFailurePolicy {
   intervalMs: number;
   maxRetries: number;

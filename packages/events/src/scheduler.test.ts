@@ -197,7 +197,7 @@ describe('embedded scheduler', () => {
   });
 });
 
-describe('dapr scheduler on the wire (DESIGN §5)', () => {
+describe('dapr scheduler on the wire (ARCHITECTURE §5)', () => {
   let sidecar: DaprSidecarDouble;
   beforeEach(async () => {
     sidecar = await startDaprSidecarDouble({ appId: 'notifications' });

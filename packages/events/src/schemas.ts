@@ -59,7 +59,7 @@ export const fieldChangeSchema = z.object({ from: z.unknown(), to: z.unknown() }
 export const changesSchema = z.record(z.string(), fieldChangeSchema);
 export type Changes = z.infer<typeof changesSchema>;
 
-/** `data` of every task event (DESIGN §4). */
+/** `data` of every task event (ARCHITECTURE §4). */
 export const taskEventDataSchema = z.object({
   eventId: z.uuid(),
   taskId: z.uuid(),

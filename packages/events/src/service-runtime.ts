@@ -35,10 +35,10 @@ export interface ServiceRuntimeOptions {
 /** Options of `ServiceRuntime.serve`. */
 export interface SubgraphServeOptions<TContext extends object> {
   config: Pick<ServiceConfig, 'host' | 'port' | 'internalTokenSecret'>;
-  /** The subgraph's parsed SDL and resolvers (schema-first, STYLE §2). */
+  /** The subgraph's parsed SDL and resolvers (schema-first, CONVENTIONS §2). */
   typeDefs: Parameters<typeof createSubgraphServer>[0];
   resolvers: Parameters<typeof createSubgraphServer>[1];
-  /** Per-request context for a caller the gateway's internal token identified (STYLE §3). */
+  /** Per-request context for a caller the gateway's internal token identified (CONVENTIONS §3). */
   context(caller: Caller): TContext;
   /** Extra HTTP routes; default: the bus's (Dapr subscription routes). */
   routes?: HttpRoute[];

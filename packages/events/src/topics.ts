@@ -1,4 +1,4 @@
-/** Topic names: the only place they are spelled (DESIGN §1). */
+/** Topic names: the only place they are spelled (ARCHITECTURE §1). */
 export const Topic = {
   /** Domain events of tasks: consumed by audit, notifications and the recurrence worker. */
   TaskEvents: 'task-events',
@@ -11,5 +11,5 @@ export type Topic = (typeof Topic)[keyof typeof Topic];
 
 export const ALL_TOPICS: readonly Topic[] = [Topic.TaskEvents, Topic.TaskUpdates, Topic.Reminders];
 
-/** Dead-letter topic of a topic (DESIGN §5). */
+/** Dead-letter topic of a topic (ARCHITECTURE §5). */
 export const deadLetterTopic = (topic: Topic): string => `${topic}-dlq`;

@@ -33,7 +33,7 @@ export const DEV_INTERNAL_TOKEN_SECRET = 'taskgraph-dev-internal-secret-do-not-u
 
 /**
  * Parses `env` against a zod shape and fails fast with a message naming each bad variable.
- * Env is read here and nowhere else in a service (STYLE §6).
+ * Env is read here and nowhere else in a service (CONVENTIONS §6).
  */
 export function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
   const cleaned: Record<string, string | undefined> = {};

@@ -9,7 +9,7 @@ export type { EntityManager };
 /** Options for one service's database: its own Postgres schema, entities and committed migrations. */
 export interface DatabaseOptions {
   url: string;
-  /** Postgres schema the service owns (DESIGN §2): no service reads another's tables. */
+  /** Postgres schema the service owns (ARCHITECTURE §2): no service reads another's tables. */
   schema: string;
   // biome-ignore lint/suspicious/noExplicitAny: MikroORM schemas are heterogeneous
   entities: EntitySchema<any, any>[];
@@ -25,7 +25,7 @@ export interface Database {
   readonly orm: MikroORM<PostgreSqlDriver>;
   readonly schema: string;
   readonly url: string;
-  /** A fresh EntityManager for one request or one event (STYLE §3). */
+  /** A fresh EntityManager for one request or one event (CONVENTIONS §3). */
   fork(): EntityManager;
   /** True when a trivial query succeeds. */
   ping(): Promise<boolean>;

@@ -1,6 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
-/** The one registry of error codes clients can rely on (DESIGN §6). */
+/** The one registry of error codes clients can rely on (ARCHITECTURE §6). */
 export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** The request is not one this endpoint serves (e.g. a subscription over HTTP). */
@@ -89,7 +89,7 @@ const apolloInputCodes = new Set([
 
 /**
  * Apollo Server `formatError`: domain errors keep their code; unknown internals are masked so
- * no stack, SQL or message from inside ever reaches a client (STYLE §4).
+ * no stack, SQL or message from inside ever reaches a client (CONVENTIONS §4).
  */
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = error instanceof GraphQLError ? error.originalError : error;

@@ -13,7 +13,7 @@ export interface Caller {
 
 const encode = (secret: string) => new TextEncoder().encode(secret);
 
-/** Signs a short-lived internal token (DESIGN §7). */
+/** Signs a short-lived internal token (ARCHITECTURE §7). */
 export async function signInternalToken(userId: string, secret: string, ttlSeconds = 120): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })

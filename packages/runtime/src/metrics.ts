@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-/** A service's Prometheus registry with the metrics every service exposes (DESIGN §8). */
+/** A service's Prometheus registry with the metrics every service exposes (ARCHITECTURE §8). */
 export interface Metrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;

@@ -11,7 +11,7 @@ export interface PostgresLocation {
 
 /**
  * `DATABASE_URL` set → use that server. Unset → start embedded Postgres with its data under
- * `<DATA_DIR>/postgres` (DESIGN §3), so a fresh clone needs no database installed.
+ * `<DATA_DIR>/postgres` (ARCHITECTURE §3), so a fresh clone needs no database installed.
  */
 export async function locatePostgres(databaseUrl: string | undefined, dataDir: string, logger: Logger): Promise<PostgresLocation> {
   if (databaseUrl) return { url: databaseUrl, embedded: undefined, stop: async () => {} };

@@ -26,7 +26,7 @@ export function closeOnSignals(close: () => Promise<void>, logger: Logger, timeo
   process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
-/** `index.ts` body: run the factory, exit non-zero on failure (STYLE §1). */
+/** `index.ts` body: run the factory, exit non-zero on failure (CONVENTIONS §1). */
 export async function runMain(start: () => Promise<{ url: string; close(): Promise<void> }>, logger: Logger): Promise<void> {
   try {
     const service = await start();

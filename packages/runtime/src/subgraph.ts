@@ -11,7 +11,7 @@ import type { Logger } from './logger.js';
 
 export type { GraphQLResolverMap };
 
-/** Builds an Apollo subgraph server with the central error mapping (STYLE §4). */
+/** Builds an Apollo subgraph server with the central error mapping (CONVENTIONS §4). */
 export function createSubgraphServer<TContext extends BaseContext>(
   typeDefs: DocumentNode,
   // biome-ignore lint/suspicious/noExplicitAny: resolver maps are checked per subgraph
@@ -49,7 +49,7 @@ export function logInternalErrors(logger: Logger): ApolloServerPlugin {
 
 /**
  * Authenticates a subgraph request: only the gateway's internal token is accepted, so the
- * subgraph cannot be called around the gateway (DESIGN §7).
+ * subgraph cannot be called around the gateway (ARCHITECTURE §7).
  */
 export async function callerFromRequest(req: IncomingMessage, secret: string): Promise<Caller> {
   const header = req.headers[INTERNAL_TOKEN_HEADER];

@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole system in one process (DESIGN §3, embedded mode). Starts embedded
+ * `npm start`: the whole system in one process (ARCHITECTURE §3, embedded mode). Starts embedded
  * Postgres under `DATA_DIR` (default `.data/`) unless `DATABASE_URL` is set, every subgraph on its
  * fixed port (4001-4004) and the gateway on 4000 (`PORT` overrides the gateway's port).
  */

@@ -48,7 +48,7 @@ export interface TaskEventSpec {
   changes?: Changes;
 }
 
-/** A valid task event (DESIGN §4) with a fresh event id, as the tasks service writes it to its outbox. */
+/** A valid task event (ARCHITECTURE §4) with a fresh event id, as the tasks service writes it to its outbox. */
 export function taskEventOf(spec: TaskEventSpec): OutboxEvent {
   const { task } = spec;
   const eventId = randomUUID();

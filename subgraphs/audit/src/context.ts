@@ -2,7 +2,7 @@ import type { Caller, EntityManager } from '@taskgraph/runtime';
 import DataLoader from 'dataloader';
 import { AuditEntryRepository, type AuditPage, type HistoryRequest } from './repositories/audit-entry.repository.js';
 
-/** Per-request state: the caller, a forked EntityManager and fresh DataLoaders (STYLE §3). */
+/** Per-request state: the caller, a forked EntityManager and fresh DataLoaders (CONVENTIONS §3). */
 export interface AuditContext {
   caller: Caller;
   em: EntityManager;

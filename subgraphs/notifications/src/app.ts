@@ -15,7 +15,7 @@ import { resolvers } from './resolvers/index.js';
 
 export type { NotificationsConfig };
 export { DEFAULT_PORT, SERVICE_NAME };
-/** The subgraph's SDL (schema-first, STYLE §2). */
+/** The subgraph's SDL (schema-first, CONVENTIONS §2). */
 export const typeDefsSource = readSchemaFile(import.meta.url);
 
 export interface NotificationsService {

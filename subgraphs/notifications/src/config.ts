@@ -27,7 +27,7 @@ export interface NotificationsSettings {
 
 export type NotificationsConfig = ServiceConfig & Partial<NotificationsSettings>;
 
-/** Reads the environment (STYLE §6): the shared variables plus `REMINDER_GRACE_SECONDS`. */
+/** Reads the environment (CONVENTIONS §6): the shared variables plus `REMINDER_GRACE_SECONDS`. */
 export function loadNotificationsConfig(env: NodeJS.ProcessEnv = process.env): NotificationsConfig {
   const base = loadServiceConfig(DEFAULT_PORT, env);
   const own = parseEnv(

@@ -4,12 +4,12 @@ import type { Reminder } from './entities/reminder.entity.js';
 import { NotificationRepository } from './repositories/notification.repository.js';
 import { ReminderRepository } from './repositories/reminder.repository.js';
 
-/** Per-request state: the caller, a forked EntityManager and fresh DataLoaders (STYLE §3). */
+/** Per-request state: the caller, a forked EntityManager and fresh DataLoaders (CONVENTIONS §3). */
 export interface NotificationsContext {
   caller: Caller;
   em: EntityManager;
   notifications: NotificationRepository;
-  /** The caller's reminders per task id: one SQL query per batch of entity references (DESIGN §6). */
+  /** The caller's reminders per task id: one SQL query per batch of entity references (ARCHITECTURE §6). */
   remindersByTask: DataLoader<string, Reminder[]>;
 }
 

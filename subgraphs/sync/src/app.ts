@@ -20,7 +20,7 @@ import { startSubscriptionServer } from './ws-server.js';
 
 export const SERVICE_NAME = 'sync';
 export const DEFAULT_PORT = 4004;
-/** The subgraph's SDL (schema-first, STYLE §2). */
+/** The subgraph's SDL (schema-first, CONVENTIONS §2). */
 export const typeDefsSource = readSchemaFile(import.meta.url);
 
 export type { SyncServiceConfig, SyncSettings } from './config.js';

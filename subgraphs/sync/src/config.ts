@@ -3,7 +3,7 @@ import { parseEnv, type ServiceConfig } from '@taskgraph/runtime';
 import { z } from 'zod';
 
 /**
- * Sync-only settings (STYLE §6: env is read here, validated at startup). Every value has a
+ * Sync-only settings (CONVENTIONS §6: env is read here, validated at startup). Every value has a
  * default, so a plain `ServiceConfig` (tests, `startSystem`) starts sync too.
  */
 export interface SyncSettings {

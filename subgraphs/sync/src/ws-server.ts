@@ -28,7 +28,7 @@ const tokenOf = (value: unknown): string | undefined => (typeof value === 'strin
 
 /**
  * graphql-ws (graphql-transport-ws protocol) on the subgraph's port and GraphQL path (upstream
- * protocol of federated subscriptions, DESIGN §6/§7):
+ * protocol of federated subscriptions, ARCHITECTURE §6/§7):
  *
  * - `connection_init` payload `{ "x-taskgraph-internal": <internal token> }` (the gateway-signed
  *   token, same as the HTTP header); missing, forged or expired → close 4403 Forbidden.

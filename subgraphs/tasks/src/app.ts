@@ -9,7 +9,7 @@ import { resolvers } from './resolvers/index.js';
 
 export const SERVICE_NAME = 'tasks';
 export const DEFAULT_PORT = 4001;
-/** The subgraph's SDL (schema-first, STYLE §2). */
+/** The subgraph's SDL (schema-first, CONVENTIONS §2). */
 export const typeDefsSource = readSchemaFile(import.meta.url);
 
 export interface TasksService {

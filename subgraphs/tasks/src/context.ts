@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import type { Task } from './entities/task.entity.js';
 import { TaskRepository } from './repositories/task.repository.js';
 
-/** Per-request state: the caller, a forked EntityManager and fresh DataLoaders (STYLE §3). */
+/** Per-request state: the caller, a forked EntityManager and fresh DataLoaders (CONVENTIONS §3). */
 export interface TasksContext {
   caller: Caller;
   em: EntityManager;
@@ -17,7 +17,7 @@ export function createContext(caller: Caller, em: EntityManager): TasksContext {
     caller,
     em,
     tasks,
-    // One SQL query per batch of entity references (DESIGN §6).
+    // One SQL query per batch of entity references (ARCHITECTURE §6).
     taskById: new DataLoader(async (ids) => {
       const rows = await tasks.findManyOwned(caller.userId, ids);
       const byId = new Map(rows.map((t) => [t.id, t]));

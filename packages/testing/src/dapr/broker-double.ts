@@ -13,7 +13,7 @@ export interface DiscoveredSubscription {
 export interface AppRegistration {
   appUrl: string;
   appId: string;
-  /** Kafka consumer group: `consumerID` when set, else the app-id (DESIGN §5). */
+  /** Kafka consumer group: `consumerID` when set, else the app-id (ARCHITECTURE §5). */
   consumerId: string;
   subscriptions: DiscoveredSubscription[];
   /** App API token its sidecar sends in `dapr-api-token` on every delivery (daprd's `APP_API_TOKEN`). */
@@ -82,7 +82,7 @@ interface ConsumerGroup {
 const topicKey = (pubsubName: string, topic: string) => `${pubsubName}/${topic}`;
 
 /**
- * In-memory stand-in for Kafka behind Dapr pub/sub (DESIGN §5): topics are retained logs; each
+ * In-memory stand-in for Kafka behind Dapr pub/sub (ARCHITECTURE §5): topics are retained logs; each
  * consumer group joins at the oldest offset and gets every message once per group (members of a
  * group share delivery); delivery is in order per partition key, one message at a time per key,
  * retried on RETRY / non-2xx / network errors with a short backoff, dropped on DROP or 404 and

@@ -35,7 +35,7 @@ export interface JobsReply {
 const DEFAULT_POLICY = { intervalMs: 1_000, maxRetries: 3 };
 
 /**
- * The sidecar's Jobs API for one app (DESIGN §5): `POST/DELETE /v1.0-alpha1/jobs/{name}`; at the
+ * The sidecar's Jobs API for one app (ARCHITECTURE §5): `POST/DELETE /v1.0-alpha1/jobs/{name}`; at the
  * due time it calls `POST {app}/job/{name}` with the raw `data` JSON; 2xx/404 = done, anything
  * else (or no answer) is retried per `failurePolicy.constant` until `maxRetries` is spent.
  */

@@ -57,7 +57,7 @@ export interface AddAppOptions {
 }
 
 /**
- * Test double of the Dapr sidecar speaking DESIGN §5 over real HTTP on port 0: metadata and health,
+ * Test double of the Dapr sidecar speaking ARCHITECTURE §5 over real HTTP on port 0: metadata and health,
  * publish (recorded, can fail or hang), subscription discovery and ordered delivery through an
  * in-memory Kafka-like broker with dead-letter topics, and the Jobs API.
  */

@@ -2,7 +2,7 @@ import { sleep } from '@taskgraph/events';
 import { appTokenHeader, type DiscoveredSubscription } from './broker-double.js';
 
 /**
- * Asks an app for its subscriptions (`GET {appUrl}/dapr/subscribe`, DESIGN §5), waiting for it to
+ * Asks an app for its subscriptions (`GET {appUrl}/dapr/subscribe`, ARCHITECTURE §5), waiting for it to
  * listen the way daprd waits for its app; 404 means the app subscribes to nothing.
  */
 export async function discoverSubscriptions(

@@ -41,7 +41,7 @@ export function fieldChanges(changes: TaskEventData['changes']): FieldChange[] {
 /**
  * Records one audit entry per task event, in the transaction that also commits the consumer's
  * offset (embedded) or processed-event marker (dapr). `on conflict (event_id) do nothing` makes a
- * re-delivered event a no-op even if that marker were lost. Never throws (DESIGN §5): a failed
+ * re-delivered event a no-op even if that marker were lost. Never throws (ARCHITECTURE §5): a failed
  * insert is RETRYed, an inconsistent event is DROPped to the dead letters.
  */
 export function auditRecorder(logger: Logger): Subscription {

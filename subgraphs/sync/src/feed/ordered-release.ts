@@ -60,7 +60,7 @@ const toUpdate = (row: ReleaseRow): TaskUpdate => ({
 });
 
 /**
- * Live publishing in log order for Dapr mode (DESIGN §6 "Gap-free realtime").
+ * Live publishing in log order for Dapr mode (ARCHITECTURE §6 "Gap-free realtime").
  *
  * Kafka keeps order per partition (per task) only: an update of task B (cursor 11) can be
  * delivered before one of task A (cursor 10). Publishing in delivery order would make a

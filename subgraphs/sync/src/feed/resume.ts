@@ -8,7 +8,7 @@ const resync = (message: string, after: bigint, oldest: bigint) =>
 export const oldestResumable = (position: FeedPosition): bigint => maxOf(position.userPrunedThrough, position.completeFrom);
 
 /**
- * Checks that every update after `after` is still retained (DESIGN §6 "Gap-free realtime").
+ * Checks that every update after `after` is still retained (ARCHITECTURE §6 "Gap-free realtime").
  *
  * Precise per user: only this user's pruned updates matter. `after` equal to the highest pruned
  * cursor is fine (the client saw that one; everything newer is retained). A cursor ahead of

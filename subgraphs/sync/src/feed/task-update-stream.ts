@@ -38,7 +38,7 @@ const slowConsumer = (queueSize: number) =>
   );
 
 /**
- * Opens a gap-free `taskUpdates` stream (DESIGN §6):
+ * Opens a gap-free `taskUpdates` stream (ARCHITECTURE §6):
  *
  * 1. listen live FIRST (into a bounded buffer), so nothing published from now on can be missed;
  * 2. check the resume point against retention (RESYNC_REQUIRED);

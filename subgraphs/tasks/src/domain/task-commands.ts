@@ -32,7 +32,7 @@ function apply(task: Task, fields: TaskFields): void {
 
 /**
  * Task mutations. Each runs in one transaction that writes the task row and appends its events
- * to the outbox (DESIGN §3): either both commit or neither does.
+ * to the outbox (ARCHITECTURE §3): either both commit or neither does.
  */
 export class TaskCommands {
   constructor(private readonly em: EntityManager) {}
