@@ -3,8 +3,7 @@
  * working; fields it owns fail with UNAVAILABLE (never a hang, never an uncoded error);
  * subscriptions end with an error instead of hanging; everything works again once it restarts.
  */
-import { connectGateway, type GatewayClient } from '@taskgraph/gateway';
-import { createTestDatabase, type TestDatabase } from '@taskgraph/testing';
+import { connectGateway, createTestDatabase, type GatewayClient, type TestDatabase } from '@taskgraph/testing';
 import { Cluster, SYSTEM_SUBGRAPHS } from './support/cluster.js';
 import { Figures } from './support/figures.js';
 

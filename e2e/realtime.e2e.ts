@@ -4,8 +4,7 @@
  * flow tasks → outbox → bus → sync → gateway (federated subscription: `task` resolved on tasks
  * and audit per event) → client.
  */
-import { connectGateway, eventually, type GatewayClient, gatewayWebSocketUrl } from '@taskgraph/gateway';
-import { type RunningSystem, startSystem } from '@taskgraph/testing';
+import { connectGateway, eventually, type GatewayClient, gatewayWebSocketUrl, type RunningSystem, startSystem } from '@taskgraph/testing';
 import { WebSocket } from 'ws';
 
 let system: RunningSystem;

@@ -1,15 +1,7 @@
 import { readFileSync } from 'node:fs';
-import {
-  composeSupergraph,
-  createGateway,
-  type Gateway,
-  type GatewayConfig,
-  signDevToken,
-  subgraphSdlPath,
-  testGatewayConfig,
-} from '@taskgraph/gateway';
+import { composeSupergraph, createGateway, type Gateway, type GatewayConfig, signDevToken, subgraphSdlPath } from '@taskgraph/gateway';
 import { freePort, type ServiceConfig, testServiceConfig } from '@taskgraph/runtime';
-import { SUBGRAPHS } from '@taskgraph/testing';
+import { SUBGRAPHS, testGatewayConfig } from '@taskgraph/testing';
 import { ChildService } from './child-service.js';
 
 /** True once the sync subgraph is part of `startSystem` (its registry in packages/testing). */

@@ -36,7 +36,7 @@ export type SupergraphSource =
   /** Compose from the running subgraphs (IntrospectAndCompose); development only. */
   | { kind: 'live'; pollIntervalMs?: number };
 
-/** Everything `createGateway` needs; build it with `loadGatewayConfig` (env) or `testGatewayConfig`. */
+/** Everything `createGateway` needs; build it with `loadGatewayConfig` (env) or `testGatewayConfig` (`@taskgraph/testing`). */
 export interface GatewayConfig {
   nodeEnv: 'development' | 'test' | 'production';
   host: string;
@@ -119,25 +119,5 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       ? { kind: 'live', pollIntervalMs: 10_000 }
       : { kind: 'file', path: isAbsolute(e.SUPERGRAPH_PATH) ? e.SUPERGRAPH_PATH : resolve(repoRoot(), e.SUPERGRAPH_PATH) },
     limits: { ...DEFAULT_LIMITS },
-  };
-}
-
-/** A gateway config for tests and the one-process launcher: port 0, dev secrets, given subgraphs. */
-export function testGatewayConfig(
-  supergraph: SupergraphSource,
-  subgraphs: Record<string, string>,
-  overrides: Partial<GatewayConfig> = {},
-): GatewayConfig {
-  return {
-    nodeEnv: 'test',
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: process.env.LOG_LEVEL ?? 'silent',
-    jwt: { secret: DEV_JWT_SECRET, issuer: DEFAULT_JWT_ISSUER, audience: DEFAULT_JWT_AUDIENCE },
-    internalTokenSecret: DEV_INTERNAL_TOKEN_SECRET,
-    subgraphs,
-    supergraph,
-    limits: { ...DEFAULT_LIMITS },
-    ...overrides,
   };
 }

@@ -2,8 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createMetrics, type HttpService, startHttpService } from '@taskgraph/runtime';
+import { testGatewayConfig } from '@taskgraph/testing';
 import { createAuthenticator } from './auth.js';
-import { type GatewayConfig, testGatewayConfig } from './config.js';
+import type { GatewayConfig } from './config.js';
 import { devRoutes } from './dev-routes.js';
 
 const webRoot = mkdtempSync(join(tmpdir(), 'taskgraph-web-'));

@@ -1,8 +1,9 @@
 import { freePort, INTERNAL_TOKEN_HEADER, signInternalToken } from '@taskgraph/runtime';
+import { testGatewayConfig } from '@taskgraph/testing';
 import { createGateway, type Gateway } from './app.js';
 import { signDevToken } from './auth.js';
 import { composeSupergraph } from './compose.js';
-import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, testGatewayConfig } from './config.js';
+import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET } from './config.js';
 import { type FixtureSubgraph, postGraphQL, startFixtureSubgraph } from './fixtures/subgraphs.js';
 
 const jwt = { secret: DEV_JWT_SECRET, issuer: DEFAULT_JWT_ISSUER, audience: DEFAULT_JWT_AUDIENCE };

@@ -1,7 +1,8 @@
+import { testGatewayConfig } from '@taskgraph/testing';
 import { createGateway, type Gateway } from './app.js';
 import { signDevToken } from './auth.js';
 import { composeSupergraph } from './compose.js';
-import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, testGatewayConfig } from './config.js';
+import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET } from './config.js';
 import { type FixtureSubgraph, postGraphQL, startFixtureSubgraph } from './fixtures/subgraphs.js';
 import { GATEWAY_SYSTEM_USER } from './subgraph-data-source.js';
 

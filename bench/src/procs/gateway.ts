@@ -14,8 +14,9 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
-import { createGateway, type Gateway, testGatewayConfig } from '@taskgraph/gateway';
+import { createGateway, type Gateway } from '@taskgraph/gateway';
 import { INTERNAL_TOKEN_HEADER } from '@taskgraph/runtime';
+import { testGatewayConfig } from '@taskgraph/testing';
 import { serveParent } from '../lib/child.js';
 
 export type GatewayKind = 'ours' | 'apollo' | 'hive';

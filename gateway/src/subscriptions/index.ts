@@ -1,22 +1,6 @@
 export { ClientStream, SubscriptionTerminated } from './client-stream.js';
 export { TOKEN_EXPIRED } from './connection-state.js';
 export type { FormatError } from './event-executor.js';
-export {
-  connectGateway,
-  eventually,
-  type GatewayClient,
-  gatewayWebSocketUrl,
-  type ObservedSubscription,
-  type SeenClose,
-} from './gateway-client.js';
-export {
-  type LatencySummary,
-  measureRealtimeLatency,
-  type RealtimeLatencyOptions,
-  type RealtimeLatencyReport,
-  type RealtimeLatencySample,
-  summarize,
-} from './latency-probe.js';
 export type { SubscriptionMetrics } from './metrics.js';
 export { DEFAULT_SUBSCRIPTION_OPTIONS, SubscriptionCloseCode, type SubscriptionOptions } from './options.js';
 export { type SubscriptionPlan, SubscriptionPlanner } from './planner.js';

@@ -3,10 +3,11 @@
  * `feed` serves `Subscription.taskUpdates` over graphql-ws, `tasks` and `audit` resolve the
  * event's `Task` over HTTP. Real sockets on port 0, real graphql-ws clients.
  */
+import { connectGateway, eventually, type GatewayClient, gatewayWebSocketUrl, testGatewayConfig } from '@taskgraph/testing';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createGateway, type Gateway } from '../app.js';
 import { signDevToken } from '../auth.js';
-import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, testGatewayConfig } from '../config.js';
+import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET } from '../config.js';
 import {
   type FixtureEntitySubgraph,
   type FixtureFeedSubgraph,
@@ -15,7 +16,6 @@ import {
   startEntitySubgraph,
   startFeedSubgraph,
 } from '../fixtures/subscription-subgraphs.js';
-import { connectGateway, eventually, type GatewayClient, gatewayWebSocketUrl } from './gateway-client.js';
 
 const tokenFor = (userId: string, ttlSeconds?: number) =>
   signDevToken(userId, {

@@ -1,15 +1,8 @@
 import { readFileSync } from 'node:fs';
-import {
-  composeSupergraph,
-  createGateway,
-  type Gateway,
-  type GatewayConfig,
-  signDevToken,
-  subgraphSdlPath,
-  testGatewayConfig,
-} from '@taskgraph/gateway';
+import { composeSupergraph, createGateway, type Gateway, type GatewayConfig, signDevToken, subgraphSdlPath } from '@taskgraph/gateway';
 import { type ServiceConfig, testServiceConfig } from '@taskgraph/runtime';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { testGatewayConfig } from './gateway-config.js';
 
 /** What every subgraph package exports (CONVENTIONS "Service shape"). */
 export interface RunningService {
