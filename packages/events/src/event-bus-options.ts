@@ -1,5 +1,6 @@
 import type { Database, Logger, Metrics } from '@taskgraph/runtime';
 import type { BackoffOptions } from './backoff.js';
+import type { JobsApiSetting } from './jobs-api.js';
 
 /** Where the Dapr sidecar listens (`DAPR_HOST`, `DAPR_HTTP_PORT`, `DAPR_PUBSUB_NAME`) and the tokens both ways. */
 export interface DaprSidecarConfig {
@@ -14,6 +15,8 @@ export interface DaprSidecarConfig {
    * `/dapr/subscribe`, `/events/<topic>` and `/job/<name>` answer 401 without it.
    */
   appToken?: string;
+  /** `DAPR_JOBS_API`: the Jobs route (default `auto`: chosen once from the sidecar's runtime version). */
+  jobsApi?: JobsApiSetting;
 }
 
 /** Options of `createEventBus` (ARCHITECTURE §3). */

@@ -8,6 +8,7 @@ export * from './dapr-bus.js';
 export * from './dapr-scheduler.js';
 export * from './envelope.js';
 export * from './event-bus-options.js';
+export * from './jobs-api.js';
 export * from './outbox.js';
 export * from './reminder-rules.js';
 export * from './scheduler-options.js';

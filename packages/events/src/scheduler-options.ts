@@ -25,7 +25,14 @@ export interface SchedulerOptions {
   safetyCheckMs?: number;
 }
 
-/** Go duration string Dapr accepts (`5s`, `250ms`). */
-export function daprDuration(ms: number): string {
-  return ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
+/**
+ * `ms` as a protobuf-JSON `google.protobuf.Duration` (seconds with an `s` suffix: `5s`, `0.2s`), the
+ * form daprd's Jobs handler accepts for `failurePolicy.constant.interval`: it decodes the body with
+ * protojson, which refuses Go durations such as `200ms` (400 ERR_MALFORMED_REQUEST).
+ */
+export function protoJsonDuration(ms: number): string {
+  if (!Number.isInteger(ms) || ms < 0) throw new RangeError(`duration must be a whole number of milliseconds ≥ 0, got ${ms}`);
+  const seconds = Math.floor(ms / 1_000);
+  const millis = ms % 1_000;
+  return millis === 0 ? `${seconds}s` : `${seconds}.${String(millis).padStart(3, '0').replace(/0+$/, '')}s`;
 }

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Database, EntityManager } from '@taskgraph/runtime';
 import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
 import { BusTestbed, EffectSchema, effectCount, logger, type Mode, openTestServiceDb, pause, resetTables } from './fixtures/bus-harness.js';
-import { createScheduler, ensureBusSchema, type HandlerResult, type JobHandler, type Scheduler, type SchedulerOptions } from './index.js';
+import {
+  createScheduler,
+  type DaprJobRequest,
+  ensureBusSchema,
+  type HandlerResult,
+  type JobHandler,
+  type Scheduler,
+  type SchedulerOptions,
+} from './index.js';
 
 let testDb: TestDatabase;
 let db: Database;
@@ -204,7 +212,7 @@ describe('dapr scheduler on the wire (ARCHITECTURE §5)', () => {
   });
   afterEach(() => sidecar.close());
 
-  test('POST/DELETE /v1.0-alpha1/jobs/{name} with the exact body, default failure policy 5s × 3', async () => {
+  test('POST/DELETE /v1.0/jobs/{name} on Dapr 1.18 with the exact body, default failure policy 5s × 3', async () => {
     const scheduler = await createScheduler({ mode: 'dapr', db, logger, appId: 'notifications', dapr: sidecar.config });
     const dueTime = new Date('2030-01-02T03:04:05.678Z');
     await scheduler.schedule({ name: 'reminder:abc', dueTime, data: { reminderId: 'abc', taskId: 't1' } });
@@ -212,9 +220,9 @@ describe('dapr scheduler on the wire (ARCHITECTURE §5)', () => {
     await scheduler.delete('reminder:abc');
     const requests = sidecar.jobRequests();
     expect(requests.map((r) => [r.method, r.path])).toEqual([
-      ['POST', '/v1.0-alpha1/jobs/reminder%3Aabc'],
-      ['DELETE', '/v1.0-alpha1/jobs/reminder%3Aabc'],
-      ['DELETE', '/v1.0-alpha1/jobs/reminder%3Aabc'],
+      ['POST', '/v1.0/jobs/reminder%3Aabc'],
+      ['DELETE', '/v1.0/jobs/reminder%3Aabc'],
+      ['DELETE', '/v1.0/jobs/reminder%3Aabc'],
     ]);
     expect(requests[0]!.headers['content-type']).toBe('application/json');
     expect(requests[0]!.rawBody).toBe(
@@ -222,6 +230,15 @@ describe('dapr scheduler on the wire (ARCHITECTURE §5)', () => {
         '"failurePolicy":{"constant":{"interval":"5s","maxRetries":3}}}',
     );
     expect(sidecar.jobs.list()).toEqual([]);
+  });
+
+  test('a sub-second retry interval is sent as a protobuf-JSON duration the sidecar accepts', async () => {
+    const failurePolicy = { intervalMs: 200, maxRetries: 2 };
+    const scheduler = await createScheduler({ mode: 'dapr', db, logger, appId: 'notifications', dapr: sidecar.config, failurePolicy });
+    await scheduler.schedule({ name: 'fast-retry', dueTime: new Date(Date.now() + 60_000), data: {} });
+    const [request] = sidecar.jobRequests();
+    expect((request!.body as DaprJobRequest).failurePolicy).toEqual({ constant: { interval: '0.2s', maxRetries: 2 } });
+    expect(sidecar.jobs.get('fast-retry')).toMatchObject({ retryIntervalMs: 200, maxRetries: 2 });
   });
 
   test('schedule and delete reject when the sidecar is unreachable', async () => {

@@ -26,6 +26,8 @@ export const baseEnvShape = {
   APP_API_TOKEN: z.string().min(1).optional(),
   /** Token the app sends daprd in `dapr-api-token` (Dapr API token), when the sidecar requires one. */
   DAPR_API_TOKEN: z.string().min(1).optional(),
+  /** Dapr Jobs API route: `auto` (from the sidecar's runtime version: stable `v1.0` on ≥ 1.18), or forced. */
+  DAPR_JOBS_API: z.enum(['auto', 'v1.0', 'v1.0-alpha1']).default('auto'),
 } as const;
 
 /** Secret used in development only; production must set INTERNAL_TOKEN_SECRET. */
@@ -73,7 +75,15 @@ export interface ServiceConfig {
    * Sidecar address and component, plus `apiToken` (`DAPR_API_TOKEN`, sent to the sidecar) and
    * `appToken` (`APP_API_TOKEN`, required from the sidecar on the Dapr routes).
    */
-  dapr: { host: string; httpPort: number; pubsubName: string; apiToken?: string; appToken?: string };
+  dapr: {
+    host: string;
+    httpPort: number;
+    pubsubName: string;
+    apiToken?: string;
+    appToken?: string;
+    /** `DAPR_JOBS_API` (default `auto`). */
+    jobsApi?: 'auto' | 'v1.0' | 'v1.0-alpha1';
+  };
   internalTokenSecret: string;
 }
 
@@ -98,6 +108,7 @@ export function loadServiceConfig(defaultPort: number, env: NodeJS.ProcessEnv = 
       pubsubName: parsed.DAPR_PUBSUB_NAME,
       apiToken: parsed.DAPR_API_TOKEN,
       appToken: parsed.APP_API_TOKEN,
+      jobsApi: parsed.DAPR_JOBS_API,
     },
     internalTokenSecret: requireSecret('INTERNAL_TOKEN_SECRET', parsed.INTERNAL_TOKEN_SECRET, parsed.NODE_ENV, DEV_INTERNAL_TOKEN_SECRET),
   };

@@ -41,7 +41,7 @@ const notificationsOf = async (taskId: string) =>
       taskId,
     ])
   ).rows;
-const jobRequestsFor = (name: string) => sidecar.jobRequests().filter((r) => r.path === `/v1.0-alpha1/jobs/${name}`);
+const jobRequestsFor = (name: string) => sidecar.jobRequests().filter((r) => r.path === `/v1.0/jobs/${name}`);
 const trigger = (name: string, data: unknown) =>
   fetch(`${appUrl}/job/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
 
@@ -74,7 +74,8 @@ describe('reminders (dapr)', () => {
           repeats: 1,
           data: { taskId: task.id, userId: 'alice', n: 0, fireAt: fireAt.toISOString(), generation: 1 },
           overwrite: true,
-          failurePolicy: { constant: { interval: '200ms', maxRetries: 3 } },
+          // A protobuf-JSON duration: daprd (and the double) refuse the Go form `200ms` with 400.
+          failurePolicy: { constant: { interval: '0.2s', maxRetries: 3 } },
         },
       ],
     ]);

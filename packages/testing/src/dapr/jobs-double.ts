@@ -1,5 +1,6 @@
 import { appTokenHeader } from './broker-double.js';
 import { parseGoDuration } from './go-duration.js';
+import { parseProtoJsonDuration } from './proto-duration.js';
 
 /** A job as the sidecar holds it. */
 export interface ScheduledJob {
@@ -35,9 +36,12 @@ export interface JobsReply {
 const DEFAULT_POLICY = { intervalMs: 1_000, maxRetries: 3 };
 
 /**
- * The sidecar's Jobs API for one app (ARCHITECTURE §5): `POST/DELETE /v1.0-alpha1/jobs/{name}`; at the
- * due time it calls `POST {app}/job/{name}` with the raw `data` JSON; 2xx/404 = done, anything
- * else (or no answer) is retried per `failurePolicy.constant` until `maxRetries` is spent.
+ * The sidecar's Jobs API for one app (ARCHITECTURE §5): `POST/DELETE/GET /v1.0-alpha1/jobs/{name}` and,
+ * from Dapr 1.18, `/v1.0/jobs/{name}` (the sidecar double picks which routes exist); at the due time it
+ * calls `POST {app}/job/{name}` with the raw `data` JSON; 2xx/404 = done, anything else (or no answer)
+ * is retried per `failurePolicy.constant` until `maxRetries` is spent. The body is checked as daprd's
+ * protojson decoding does: `failurePolicy.constant.interval` must be a protobuf-JSON duration (`0.2s`),
+ * a Go duration (`200ms`) is a 400 ERR_MALFORMED_REQUEST.
  */
 export class JobsDouble {
   readonly triggers: JobTriggerRecord[] = [];
@@ -63,6 +67,15 @@ export class JobsDouble {
     if (body === null || typeof body !== 'object' || Array.isArray(body))
       return error(400, 'ERR_MALFORMED_REQUEST', 'body must be a JSON object');
     const request = body as Record<string, unknown>;
+    const interval = (request.failurePolicy as { constant?: { interval?: unknown } } | undefined)?.constant?.interval;
+    if (interval !== undefined && (typeof interval !== 'string' || parseProtoJsonDuration(interval) === undefined)) {
+      // daprd: messages.ErrMalformedRequest wrapping protojson's error, before any other check.
+      return error(
+        400,
+        'ERR_MALFORMED_REQUEST',
+        `failed deserializing HTTP body: proto: invalid google.protobuf.Duration value ${JSON.stringify(interval)}`,
+      );
+    }
     if (request.schedule !== undefined) return error(400, 'ERR_MALFORMED_REQUEST', 'double: `schedule` is not supported, use dueTime');
     if (typeof request.dueTime !== 'string') return error(400, 'ERR_MALFORMED_REQUEST', 'dueTime is required');
     const dueAt = parseDueTime(request.dueTime);
@@ -167,8 +180,9 @@ function parsePolicy(policy: unknown): { intervalMs: number; maxRetries: number 
   const p = policy as { constant?: { interval?: unknown; maxRetries?: unknown }; drop?: unknown };
   if (p.drop !== undefined) return { intervalMs: 0, maxRetries: 0 };
   if (!p.constant) return undefined;
-  const intervalMs = typeof p.constant.interval === 'string' ? parseGoDuration(p.constant.interval) : undefined;
+  const intervalMs = typeof p.constant.interval === 'string' ? parseProtoJsonDuration(p.constant.interval) : undefined;
   const maxRetries = p.constant.maxRetries;
-  if (intervalMs === undefined || typeof maxRetries !== 'number' || !Number.isInteger(maxRetries) || maxRetries < 0) return undefined;
+  if (intervalMs === undefined || intervalMs < 0 || typeof maxRetries !== 'number' || !Number.isInteger(maxRetries) || maxRetries < 0)
+    return undefined;
   return { intervalMs, maxRetries };
 }

@@ -165,7 +165,7 @@ describe('Dapr sidecar double', () => {
         repeats: 1,
         data: { hello: 'world' },
         overwrite: true,
-        failurePolicy: { constant: { interval: '50ms', maxRetries: 3 } },
+        failurePolicy: { constant: { interval: '0.05s', maxRetries: 3 } },
       }),
     });
     expect(response.status).toBe(204);

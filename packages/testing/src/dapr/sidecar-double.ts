@@ -47,6 +47,26 @@ export interface DaprSidecarDoubleOptions {
    * carry it in `dapr-api-token`, else 401 (as daprd's API token check). Unset: no check.
    */
   apiToken?: string;
+  /**
+   * The daprd release this sidecar plays, reported as `runtimeVersion` by `GET /v1.0/metadata`
+   * (default `DEFAULT_DAPR_RUNTIME_VERSION`, the version k8s/ deploys). It decides the Jobs routes, as
+   * in the real releases: 1.16/1.17 serve only `/v1.0-alpha1/jobs/{name}` (the stable route falls
+   * through to daprd's 404), 1.18 and later serve `/v1.0/jobs/{name}` too.
+   */
+  runtimeVersion?: string;
+  /** Port to listen on (default 0: a free one); a test restarts a sidecar at the same address with it. */
+  port?: number;
+}
+
+/** The Dapr release the double plays by default: the one `k8s/` and docs/DEPLOY.md install. */
+export const DEFAULT_DAPR_RUNTIME_VERSION = '1.18.3';
+
+/** Whether daprd `version` serves the stable Jobs API (`/v1.0/jobs`, Dapr ≥ 1.18). */
+export function servesStableJobsApi(version: string): boolean {
+  const match = /^v?(\d+)\.(\d+)/.exec(version);
+  if (!match) throw new Error(`sidecar double: runtimeVersion ${version} is not a Dapr release (x.y.z)`);
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return major > 1 || (major === 1 && minor >= 18);
 }
 
 export interface AddAppOptions {
@@ -68,6 +88,9 @@ export class DaprSidecarDouble {
   readonly jobs: JobsDouble;
   readonly appId: string;
   readonly pubsubName: string;
+  /** `runtimeVersion` reported on `/v1.0/metadata`. */
+  readonly runtimeVersion: string;
+  private readonly jobRoute: RegExp;
   private server: Server | undefined;
   private listeningPort: number | undefined;
   private ownApp: string | undefined;
@@ -87,6 +110,8 @@ export class DaprSidecarDouble {
     this.broker = options.broker ?? new DaprBrokerDouble(options.delivery);
     this.ownApp = options.appUrl;
     this.jobs = new JobsDouble(() => this.ownApp, options.appToken);
+    this.runtimeVersion = options.runtimeVersion ?? DEFAULT_DAPR_RUNTIME_VERSION;
+    this.jobRoute = servesStableJobsApi(this.runtimeVersion) ? /^\/v1\.0(?:-alpha1)?\/jobs\/([^/]+)$/ : /^\/v1\.0-alpha1\/jobs\/([^/]+)$/;
   }
 
   get port(): number {
@@ -118,9 +143,9 @@ export class DaprSidecarDouble {
     return this.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1.0/publish/'));
   }
 
-  /** Requests to the Jobs API. */
+  /** Requests to the Jobs API, on either route (`/v1.0/jobs/`, `/v1.0-alpha1/jobs/`), served or not. */
   jobRequests(): RecordedRequest[] {
-    return this.requests.filter((r) => r.path.startsWith('/v1.0-alpha1/jobs/'));
+    return this.requests.filter((r) => /^\/v1\.0(?:-alpha1)?\/jobs\//.test(r.path));
   }
 
   /** Deliveries (all apps on the broker). */
@@ -140,7 +165,7 @@ export class DaprSidecarDouble {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
     });
     this.server = server;
     this.listeningPort = (server.address() as AddressInfo).port;
@@ -255,7 +280,7 @@ export class DaprSidecarDouble {
     const publish = /^\/v1\.0\/publish\/([^/]+)\/(.+)$/.exec(path);
     if (publish && method === 'POST')
       return this.publish(res, decodeURIComponent(publish[1]!), decodeURIComponent(publish[2]!), url, headers, body, rawBody);
-    const job = /^\/v1\.0-alpha1\/jobs\/([^/]+)$/.exec(path);
+    const job = this.jobRoute.exec(path);
     if (job) {
       const name = decodeURIComponent(job[1]!);
       if (method === 'POST') return reply(res, this.jobs.schedule(name, body));
@@ -267,7 +292,8 @@ export class DaprSidecarDouble {
           : send(res, 404, { errorCode: 'ERR_JOBS_NOT_FOUND' });
       }
     }
-    send(res, 404, { errorCode: 'ERR_DIRECT_INVOKE', message: `double: no route ${method} ${path}` });
+    // daprd sends unmatched routes to its service-invocation fallback, which finds no target app id.
+    send(res, 404, { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed getting app id either from the URL path or the header dapr-app-id' });
   }
 
   private async publish(
@@ -321,7 +347,7 @@ export class DaprSidecarDouble {
   private metadata(): Record<string, unknown> {
     return {
       id: this.appId,
-      runtimeVersion: 'double',
+      runtimeVersion: this.runtimeVersion,
       enabledFeatures: [],
       components: [{ name: this.pubsubName, type: 'pubsub.kafka', version: 'v1', capabilities: [] }],
       subscriptions: this.apps.flatMap((a) =>
