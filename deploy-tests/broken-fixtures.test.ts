@@ -42,6 +42,24 @@ describe('broken fixtures', () => {
     ).toEqual(['KafkaTopic reminders-dlq: missing (the code publishes or dead-letters to it)']);
   });
 
+  it('the Strimzi 0.48 kafka.yaml (v1beta2, Kafka 4.1.0, KRaft annotations): each is reported for Strimzi 1.2', () => {
+    const rendered = renderKustomization(repoPath('k8s', 'overlays', 'cloud'));
+    const rest = rendered.filter((o) => o.kind !== 'Kafka' && o.kind !== 'KafkaNodePool');
+    expect(strimziProblems([...rest, ...readObjects(repoPath('k8s', 'base', 'kafka', 'kafka.yaml'))])).toEqual([]);
+    expect(strimziProblems([...rest, ...readObjects(broken('kafka-strimzi-0.48.yaml'))])).toEqual([
+      'KafkaNodePool/dual-role: kafka.strimzi.io/v1beta2 is not served by Strimzi 1.2.0; use kafka.strimzi.io/v1',
+      'Kafka/taskgraph: kafka.strimzi.io/v1beta2 is not served by Strimzi 1.2.0; use kafka.strimzi.io/v1',
+      `exactly one kafka.strimzi.io/v1 Kafka expected (got 0)`,
+    ]);
+    // The same file with only the apiVersion fixed still fails on the version and the dead annotations.
+    const relabelled = readObjects(broken('kafka-strimzi-0.48.yaml')).map((o) => ({ ...o, apiVersion: 'kafka.strimzi.io/v1' }));
+    expect(strimziProblems([...rest, ...relabelled])).toEqual([
+      'Kafka/taskgraph: annotation strimzi.io/kraft is ignored since Strimzi 0.46 (KRaft with node pools is the only mode); remove it',
+      'Kafka/taskgraph: annotation strimzi.io/node-pools is ignored since Strimzi 0.46 (KRaft with node pools is the only mode); remove it',
+      'Kafka/taskgraph: Kafka 4.1.0 is not supported by Strimzi 1.2.0 (supported: 4.2.0, 4.2.1, 4.3.0, 4.3.1)',
+    ]);
+  });
+
   it('a Dockerfile copy without HEALTHCHECK: the Dockerfile check reports exactly that', () => {
     expect(dockerfileProblems(readFileSync(repoPath('Dockerfile'), 'utf8'))).toEqual([]);
     expect(dockerfileProblems(readFileSync(broken('Dockerfile'), 'utf8'))).toEqual(['Dockerfile: the runtime stage needs a HEALTHCHECK']);
@@ -163,10 +181,46 @@ const mutations: Mutation[] = [
     'containerPort must be integer',
   ],
   [
-    'Kafka without the KRaft annotation',
-    (o) => delete get(o, 'Kafka', 'taskgraph').metadata.annotations!['strimzi.io/kraft'],
+    'Kafka on kafka.strimzi.io/v1beta2 (removed in Strimzi 1.0)',
+    (o) => (get(o, 'Kafka', 'taskgraph').apiVersion = 'kafka.strimzi.io/v1beta2'),
     strimziProblems,
-    'annotation strimzi.io/kraft must be "enabled"',
+    'Kafka/taskgraph/taskgraph: kafka.strimzi.io/v1beta2 is not served by Strimzi 1.2.0; use kafka.strimzi.io/v1',
+  ],
+  [
+    'KafkaNodePool on kafka.strimzi.io/v1beta2',
+    (o) => (get(o, 'KafkaNodePool', 'dual-role').apiVersion = 'kafka.strimzi.io/v1beta2'),
+    strimziProblems,
+    'KafkaNodePool/taskgraph/dual-role: kafka.strimzi.io/v1beta2 is not served',
+  ],
+  [
+    'KafkaTopic on kafka.strimzi.io/v1beta2',
+    (o) => (get(o, 'KafkaTopic', 'reminders').apiVersion = 'kafka.strimzi.io/v1beta2'),
+    (o) => topicProblems(o, ALL_TOPICS, deadLetterTopic),
+    'KafkaTopic/taskgraph/reminders: kafka.strimzi.io/v1beta2 is not served',
+  ],
+  [
+    'Kafka 4.1.0 (dropped in Strimzi 1.1)',
+    (o) => Object.assign(get(o, 'Kafka', 'taskgraph').spec.kafka, { version: '4.1.0', metadataVersion: '4.1-IV1' }),
+    strimziProblems,
+    'Kafka 4.1.0 is not supported by Strimzi 1.2.0 (supported: 4.2.0, 4.2.1, 4.3.0, 4.3.1)',
+  ],
+  [
+    'Kafka 4.4.0 (newer than Strimzi 1.2 knows)',
+    (o) => (get(o, 'Kafka', 'taskgraph').spec.kafka.version = '4.4.0'),
+    strimziProblems,
+    'Kafka 4.4.0 is not supported',
+  ],
+  [
+    'Kafka 4.3.1 with the 4.2 metadata version',
+    (o) => (get(o, 'Kafka', 'taskgraph').spec.kafka.version = '4.3.1'),
+    strimziProblems,
+    'metadataVersion must be 4.3-IV0 for Kafka 4.3.1 (got "4.2-IV1")',
+  ],
+  [
+    'Kafka keeping the ignored KRaft annotation',
+    (o) => (get(o, 'Kafka', 'taskgraph').metadata.annotations = { 'strimzi.io/kraft': 'enabled' }),
+    strimziProblems,
+    'annotation strimzi.io/kraft is ignored since Strimzi 0.46',
   ],
   [
     'topic with more replicas than brokers',

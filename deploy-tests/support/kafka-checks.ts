@@ -2,16 +2,56 @@ import { type K8sObject, objectId } from './manifest.js';
 
 /**
  * Structural checks on the Strimzi custom resources (no CRD schema is validated: Strimzi does not publish
- * its CRDs on npm). They check what the deployment relies on: KRaft node pools, the topics the code uses,
- * and that replication settings fit the brokers.
+ * its CRDs on npm). They check what the deployment relies on: the API version and Kafka versions the
+ * installed Strimzi serves, KRaft node pools, the topics the code uses, and that replication settings fit
+ * the brokers.
  */
 
-const STRIMZI = 'kafka.strimzi.io/v1beta2';
+/** The Strimzi release docs/DEPLOY.md installs. */
+export const STRIMZI_RELEASE = '1.2.0';
+/** The only API version Strimzi 1.x serves (`v1beta2` was removed in 1.0.0). */
+export const STRIMZI = 'kafka.strimzi.io/v1';
+const STRIMZI_GROUP = 'kafka.strimzi.io';
 const CLUSTER_LABEL = 'strimzi.io/cluster';
+
+/**
+ * Kafka versions Strimzi 1.2 supports and the KRaft metadata version of each (its kafka-versions.yaml):
+ * 4.2.x and 4.3.x; 4.1.x was dropped in 1.1.0.
+ */
+export const SUPPORTED_KAFKA_VERSIONS: Readonly<Record<string, string>> = {
+  '4.2.0': '4.2-IV1',
+  '4.2.1': '4.2-IV1',
+  '4.3.0': '4.3-IV0',
+  '4.3.1': '4.3-IV0',
+};
+
+/** Annotations Strimzi ignores since 0.46 (KRaft and node pools are the only mode): dead configuration. */
+const IGNORED_ANNOTATIONS = ['strimzi.io/kraft', 'strimzi.io/node-pools'];
 
 const kafkas = (objects: K8sObject[]) => objects.filter((o) => o.apiVersion === STRIMZI && o.kind === 'Kafka');
 const pools = (objects: K8sObject[]) => objects.filter((o) => o.apiVersion === STRIMZI && o.kind === 'KafkaNodePool');
 export const kafkaTopics = (objects: K8sObject[]): K8sObject[] => objects.filter((o) => o.kind === 'KafkaTopic');
+
+/** Every Strimzi object uses `kafka.strimzi.io/v1`: Strimzi 1.x rejects `v1beta2` (and `v1alpha1`). */
+export function strimziApiVersionProblems(objects: K8sObject[]): string[] {
+  return objects
+    .filter((o) => o.apiVersion.split('/')[0] === STRIMZI_GROUP && o.apiVersion !== STRIMZI)
+    .map((o) => `${objectId(o)}: ${o.apiVersion} is not served by Strimzi ${STRIMZI_RELEASE}; use ${STRIMZI}`);
+}
+
+/** `spec.kafka.version` is one Strimzi 1.2 supports and `metadataVersion` is that release's. */
+export function kafkaVersionProblems(kafka: K8sObject): string[] {
+  const id = objectId(kafka);
+  const version = kafka.spec?.kafka?.version;
+  if (typeof version !== 'string') return [`${id}: spec.kafka.version must be pinned`];
+  const metadata = SUPPORTED_KAFKA_VERSIONS[version];
+  if (!metadata)
+    return [
+      `${id}: Kafka ${version} is not supported by Strimzi ${STRIMZI_RELEASE} (supported: ${Object.keys(SUPPORTED_KAFKA_VERSIONS).join(', ')})`,
+    ];
+  const actual = kafka.spec?.kafka?.metadataVersion;
+  return actual === metadata ? [] : [`${id}: metadataVersion must be ${metadata} for Kafka ${version} (got ${JSON.stringify(actual)})`];
+}
 
 /** Number of broker nodes of a Kafka cluster (node pools with the broker role). */
 export function brokerCount(objects: K8sObject[], cluster: string): number {
@@ -22,16 +62,17 @@ export function brokerCount(objects: K8sObject[], cluster: string): number {
 
 /** Kafka in KRaft mode with node pools, a topic operator, and replication factors its brokers can hold. */
 export function strimziProblems(objects: K8sObject[]): string[] {
-  const problems: string[] = [];
+  const problems: string[] = strimziApiVersionProblems(objects);
   const clusters = kafkas(objects);
-  if (clusters.length !== 1) return [`exactly one ${STRIMZI} Kafka expected (got ${clusters.length})`];
+  if (clusters.length !== 1) return [...problems, `exactly one ${STRIMZI} Kafka expected (got ${clusters.length})`];
   const kafka = clusters[0]!;
   const id = objectId(kafka);
-  for (const key of ['strimzi.io/kraft', 'strimzi.io/node-pools']) {
-    if (kafka.metadata.annotations?.[key] !== 'enabled') problems.push(`${id}: annotation ${key} must be "enabled"`);
+  for (const key of IGNORED_ANNOTATIONS) {
+    if (kafka.metadata.annotations?.[key] !== undefined)
+      problems.push(`${id}: annotation ${key} is ignored since Strimzi 0.46 (KRaft with node pools is the only mode); remove it`);
   }
   if (kafka.spec?.zookeeper !== undefined) problems.push(`${id}: spec.zookeeper must not be set (KRaft)`);
-  if (typeof kafka.spec?.kafka?.version !== 'string') problems.push(`${id}: spec.kafka.version must be pinned`);
+  problems.push(...kafkaVersionProblems(kafka));
   if (!Array.isArray(kafka.spec?.kafka?.listeners) || kafka.spec.kafka.listeners.length === 0) problems.push(`${id}: no listeners`);
   if (kafka.spec?.entityOperator?.topicOperator === undefined)
     problems.push(`${id}: entityOperator.topicOperator is needed for KafkaTopic resources`);
@@ -85,6 +126,7 @@ export function topicProblems<T extends string>(
 
   for (const [name, t] of byName) {
     const id = objectId(t);
+    if (t.apiVersion !== STRIMZI) problems.push(`${id}: ${t.apiVersion} is not served by Strimzi ${STRIMZI_RELEASE}; use ${STRIMZI}`);
     const cluster = t.metadata.labels?.[CLUSTER_LABEL];
     if (!kafkas(objects).some((k) => k.metadata.name === cluster)) problems.push(`${id}: label ${CLUSTER_LABEL}=${cluster} names no Kafka`);
     const partitions = t.spec?.partitions;
