@@ -13,5 +13,4 @@ export * from './outbox.js';
 export * from './reminder-rules.js';
 export * from './scheduler-options.js';
 export * from './schemas.js';
-export * from './service-runtime.js';
 export * from './topics.js';

@@ -1,5 +1,5 @@
-import { startServiceRuntime } from '@taskgraph/events';
 import { readSchemaFile, type ServiceConfig } from '@taskgraph/runtime';
+import { startServiceRuntime } from '@taskgraph/service-kit';
 import { gql } from 'graphql-tag';
 import { type AuditContext, createContext } from './context.js';
 import { AuditEntrySchema } from './entities/audit-entry.entity.js';

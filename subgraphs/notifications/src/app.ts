@@ -1,5 +1,6 @@
-import { createScheduler, startServiceRuntime } from '@taskgraph/events';
+import { createScheduler } from '@taskgraph/events';
 import { readSchemaFile } from '@taskgraph/runtime';
+import { startServiceRuntime } from '@taskgraph/service-kit';
 import { gql } from 'graphql-tag';
 import { DEFAULT_PORT, type NotificationsConfig, resolveSettings, SERVICE_NAME } from './config.js';
 import { createContext, type NotificationsContext } from './context.js';

@@ -1,6 +1,7 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { EventType, startServiceRuntime, Topic } from '@taskgraph/events';
+import { EventType, Topic } from '@taskgraph/events';
 import { createLogger, type GraphQLResolverMap, readSchemaFile } from '@taskgraph/runtime';
+import { startServiceRuntime } from '@taskgraph/service-kit';
 import { gql } from 'graphql-tag';
 import { Counter } from 'prom-client';
 import { resolveSyncSettings, type SyncServiceConfig } from './config.js';

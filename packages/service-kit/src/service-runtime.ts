@@ -1,3 +1,4 @@
+import { createEventBus, type EventBus } from '@taskgraph/events';
 import {
   type Caller,
   callerFromRequest,
@@ -16,8 +17,6 @@ import {
   type ServiceConfig,
   startHttpService,
 } from '@taskgraph/runtime';
-import type { EventBus } from './bus.js';
-import { createEventBus } from './create-event-bus.js';
 
 /** Options of `startServiceRuntime`. */
 export interface ServiceRuntimeOptions {
