@@ -33,9 +33,10 @@ export interface PrepareContext {
   /** The connection's state; absent before `connection_init` succeeded. */
   state: ConnectionState | undefined;
   planner: SubscriptionPlanner | undefined;
-  /** `specifiedRules` plus the gateway's limits. */
+  /** `specifiedRules` plus the policies' rules. */
   rules: readonly ValidationRule[];
-  maxSubscriptions: number;
+  /** The policies' `onSubscribe` hooks: errors refuse the operation. */
+  admit(state: ConnectionState, id: string, payload: SubscribePayload): readonly GraphQLError[] | undefined;
   logger: Logger;
 }
 
@@ -49,9 +50,9 @@ const refuse = (message: string, code: string = ErrorCode.BAD_USER_INPUT) => new
 export function prepareOperation(context: PrepareContext, id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] {
   const { state, planner } = context;
   if (!state) return [refuse('Connection not initialised', ErrorCode.UNAUTHENTICATED)];
-  if (state.isExpired) return [refuse('Token expired', ErrorCode.UNAUTHENTICATED)];
+  const refused = context.admit(state, id, payload);
+  if (refused && refused.length > 0) return refused;
   if (!planner) return [refuse('The gateway has no schema yet', ErrorCode.UNAVAILABLE)];
-  if (state.streams.size >= context.maxSubscriptions) return [refuse(`At most ${context.maxSubscriptions} subscriptions per connection`)];
   let document: DocumentNode;
   try {
     document = parse(payload.query);

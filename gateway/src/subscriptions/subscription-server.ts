@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ApolloServer } from '@apollo/server';
-import { AppError, ErrorCode, type InternalTokenSigner, type Logger, type Metrics } from '@taskgraph/runtime';
+import { AppError, type InternalTokenSigner, type Logger, type Metrics } from '@taskgraph/runtime';
 import {
   type ExecutionResult,
   type FormattedExecutionResult,
@@ -15,16 +15,18 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Authenticate } from '../auth.js';
 import type { GatewayContext, SubgraphDataSource } from '../subgraph-data-source.js';
-import { ClientStream, SubscriptionTerminated } from './client-stream.js';
+import { SubscriptionTerminated } from './client-stream.js';
 import { authenticateConnection, ConnectionState } from './connection-state.js';
-import { EntityBatcher } from './entity-batcher.js';
 import type { FormatError } from './event-executor.js';
 import { createSubscriptionMetrics, type SubscriptionMetrics } from './metrics.js';
 import { executeOverSocket, type OperationRequest, prepareOperation } from './operation-request.js';
 import { DEFAULT_SUBSCRIPTION_OPTIONS, SubscriptionCloseCode, type SubscriptionOptions } from './options.js';
-import { Pipeline } from './pipeline.js';
-import { SubscriptionPlanner } from './planner.js';
-import { stableStringify } from './stable-stringify.js';
+import { PipelineRegistry } from './pipeline-registry.js';
+import { subscriptionLimitsPolicy } from './policies/limits.js';
+import type { SubscriptionPolicy } from './policies/policy.js';
+import { type OnSchemaChange, schemaChangePolicy } from './policies/schema-change.js';
+import { slowConsumerPolicy } from './policies/slow-consumer.js';
+import { tokenExpiryPolicy } from './policies/token-expiry.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** What the subscription server needs from the gateway (all of it is on `Gateway`). */
@@ -36,13 +38,15 @@ export interface SubscriptionHost {
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Called with the current schema now and on every change. */
-  onSchemaChange(listener: (schema: { readonly supergraphSdl: string }) => void): () => void;
+  onSchemaChange: OnSchemaChange;
   /** The gateway's subgraph data sources (internal token, keep-alive HTTP), by subgraph name. */
   dataSources(): ReadonlyMap<string, SubgraphDataSource>;
   /** The gateway's HTTP error formatting, so both transports mask and code errors alike. */
   readonly formatError: FormatError;
   /** Extra validation rules (the gateway's query limits). */
   readonly validationRules?: readonly ValidationRule[];
+  /** Extra policies (e.g. rate limits), run after the built-in ones. */
+  readonly policies?: readonly SubscriptionPolicy[];
 }
 
 export interface SubscriptionStats {
@@ -65,122 +69,55 @@ export interface SubscriptionServer {
 
 /**
  * Serves graphql-ws on the gateway's HTTP server (same port, `options.path`) with federated
- * subscriptions (ARCHITECTURE §6):
- * - `connection_init` `{ authorization: "Bearer <jwt>" }` is verified like HTTP; failure closes
- *   4403 with the reason. The JWT's expiry ends the connection's subscriptions (see `ConnectionState`).
- * - A subscription is validated (plus the gateway's limits), planned with Apollo's query planner
- *   (cached), its `primary` fetch runs on the owning subgraph over graphql-ws (`UpstreamPool`:
- *   identical upstreams shared, ref-counted) and each event's `rest` runs through the gateway's
- *   data sources (`Pipeline`: identical client subscriptions share the work).
- * - Each client subscription has a bounded buffer; overflow closes the connection with 1013.
- * - Queries and mutations sent over the socket run through Apollo Server like HTTP requests.
+ * subscriptions (ARCHITECTURE §6). This file is the protocol core: authentication at
+ * `connection_init`, graphql-ws callbacks, upgrade routing, stats and shutdown. What is enforced
+ * lives in policies (`policies/`: schema change, limits, token expiry, slow consumer, plus the
+ * host's), and the sharing of work in `PipelineRegistry` / `UpstreamPool`.
+ * Queries and mutations sent over the socket run through Apollo Server like HTTP requests.
  */
 export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<SubscriptionOptions> = {}): SubscriptionServer {
   const options: SubscriptionOptions = { ...DEFAULT_SUBSCRIPTION_OPTIONS, ...overrides };
   const { logger, formatError } = host;
   const metrics = createSubscriptionMetrics(host.metrics);
   const upstreams = new UpstreamPool({ signer: host.signer, logger, metrics, options });
-  const pipelines = new Map<string, Pipeline>();
+  const registry = new PipelineRegistry({ upstreams, dataSources: () => host.dataSources(), formatError, logger, metrics, options });
+  const schema = schemaChangePolicy(host.onSchemaChange, { planCacheSize: options.planCacheSize, logger });
+  const policies: readonly SubscriptionPolicy[] = [
+    schema,
+    subscriptionLimitsPolicy({
+      maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
+      ...(host.validationRules ? { validationRules: host.validationRules } : {}),
+    }),
+    tokenExpiryPolicy(),
+    slowConsumerPolicy({ closeGraceMs: options.closeGraceMs, metrics, logger }),
+    ...(host.policies ?? []),
+  ];
+  const rules = [...specifiedRules, ...policies.flatMap((policy) => policy.validationRules ?? [])];
   const states = new Map<Context, ConnectionState>();
-  const rules = [...specifiedRules, ...(host.validationRules ?? [])];
-  let planner: SubscriptionPlanner | undefined;
-  let generation = 0;
-  let subscriptions = 0;
   let closing = false;
-
-  const stopSchema = host.onSchemaChange(({ supergraphSdl }) => {
-    if (planner?.supergraphSdl === supergraphSdl) return;
-    try {
-      planner = new SubscriptionPlanner(supergraphSdl, options.planCacheSize);
-      generation++;
-    } catch (error) {
-      logger.error({ err: error }, 'cannot plan subscriptions against the new supergraph; keeping the previous one');
-    }
-  });
 
   const formatClientErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.flatMap((error) =>
       error.originalError instanceof SubscriptionTerminated ? error.originalError.errors : [formatError(error.toJSON(), error)],
     );
 
-  function slowConsumer(state: ConnectionState, reason: string): void {
-    metrics.slowConsumers.inc();
-    logger.warn({ userId: state.userId, reason }, 'closing slow subscription consumer');
-    // Free every buffer of the connection now; the close handshake may never complete.
-    for (const stream of [...state.streams.values()]) void stream.return();
-    state.socket.close(SubscriptionCloseCode.SlowConsumer, reason);
-    setTimeout(() => state.socket.terminate(), options.closeGraceMs).unref();
-  }
-
-  function open(request: Extract<OperationRequest, { kind: 'subscription' }>): ClientStream {
-    const { state, id, plan, variables } = request;
-    const key = [generation, state.userId, plan.key, stableStringify(variables)].join('\u0000');
-    let pipeline = pipelines.get(key);
-    const isNew = !pipeline;
-    if (!pipeline) {
-      pipeline = new Pipeline(
-        key,
-        {
-          planner: request.planner,
-          plan,
-          variables,
-          userId: state.userId,
-          // Per pipeline (one user): concurrent events' entity fetches are merged per subgraph.
-          dataSources: new Map([...host.dataSources()].map(([name, source]) => [name, new EntityBatcher(source)])),
-          formatError,
-          logger,
-        },
-        options,
-        metrics,
-        (disposed) => {
-          if (pipelines.get(disposed.key) === disposed) pipelines.delete(disposed.key);
-          metrics.pipelines.dec();
-        },
-      );
-      pipelines.set(key, pipeline);
-      metrics.pipelines.inc();
+  const admit = (state: ConnectionState, id: string, payload: Parameters<NonNullable<SubscriptionPolicy['onSubscribe']>>[2]) => {
+    for (const policy of policies) {
+      const refused = policy.onSubscribe?.(state, id, payload);
+      if (refused && refused.length > 0) return refused;
     }
-    const owner = pipeline;
-    subscriptions++;
-    metrics.subscriptions.inc();
-    const stream = new ClientStream(options, {
-      onOverflow: (_stream, reason) => slowConsumer(state, reason),
-      onDetach: (detached) => {
-        subscriptions--;
-        metrics.subscriptions.dec();
-        owner.remove(detached);
-      },
+    return undefined;
+  };
+
+  const open = (request: Extract<OperationRequest, { kind: 'subscription' }>) => {
+    const { state, id } = request;
+    const stream = registry.open(request, schema.generation, (overflowed, reason) => {
+      for (const policy of policies) policy.onOverflow?.(state, overflowed, reason);
     });
     state.streams.set(id, stream);
-    owner.add(stream);
-    if (isNew) {
-      const primary = plan.primary;
-      const source = host.dataSources().get(primary.serviceName);
-      owner.attach((listener) => {
-        if (!source) {
-          listener.end([
-            { message: `Subscription source "${primary.serviceName}" is unavailable`, extensions: { code: ErrorCode.UNAVAILABLE } },
-          ]);
-          return { release: () => {}, pressure: () => {} };
-        }
-        const used = Object.fromEntries(
-          (primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]),
-        );
-        return upstreams.acquire(
-          {
-            service: primary.serviceName,
-            url: source.url,
-            userId: state.userId,
-            query: primary.operation,
-            operationName: primary.operationName,
-            variables: used,
-          },
-          listener,
-        );
-      });
-    }
+    for (const policy of policies) policy.onStream?.(state, id, stream);
     return stream;
-  }
+  };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   wss.on('connection', (socket) => {
@@ -190,22 +127,27 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
   const disposable = useServer<Record<string, unknown>>(
     {
       onConnect: async (ctx) => {
+        let state: ConnectionState;
         try {
           const { userId, expiresAt } = await authenticateConnection(host.authenticate, ctx.connectionParams);
-          states.set(ctx, new ConnectionState(userId, ctx.extra.socket, expiresAt));
-          return true;
+          state = new ConnectionState(userId, ctx.extra.socket, expiresAt);
         } catch (error) {
           const reason = error instanceof AppError ? error.message : 'Invalid token';
           ctx.extra.socket.close(SubscriptionCloseCode.Forbidden, reason);
           return false;
         }
+        states.set(ctx, state);
+        for (const policy of policies) {
+          const refusal = policy.onConnect?.(state);
+          if (refusal) {
+            ctx.extra.socket.close(refusal.code, refusal.reason);
+            return false;
+          }
+        }
+        return true;
       },
       onSubscribe: (ctx, id, payload) =>
-        prepareOperation(
-          { state: states.get(ctx), planner, rules, maxSubscriptions: options.maxSubscriptionsPerConnection, logger },
-          id,
-          payload,
-        ),
+        prepareOperation({ state: states.get(ctx), planner: schema.planner, rules, admit, logger }, id, payload),
       subscribe: (args) => {
         const request = args.contextValue as OperationRequest;
         if (request.kind !== 'subscription') throw new Error('not a subscription');
@@ -216,10 +158,16 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
       // Every result is already formatted (and masked) for the client.
       onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
       onError: (_ctx, _id, _payload, errors) => formatClientErrors(errors),
-      onComplete: (ctx, id) => states.get(ctx)?.completed(id),
+      onComplete: (ctx, id) => {
+        const state = states.get(ctx);
+        if (!state) return;
+        state.streams.delete(id);
+        for (const policy of policies) policy.onComplete?.(state, id);
+      },
       onClose: (ctx) => {
-        states.get(ctx)?.dispose();
+        const state = states.get(ctx);
         states.delete(ctx);
+        if (state) for (const policy of policies) policy.onClose?.(state);
       },
     },
     wss,
@@ -246,8 +194,7 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
     metrics,
     stats: () => ({
       connections: wss.clients.size,
-      subscriptions,
-      pipelines: pipelines.size,
+      ...registry.size,
       upstreams: upstreams.size.upstreams,
       upstreamConnections: upstreams.size.connections,
     }),
@@ -255,7 +202,6 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
       if (closing) return;
       closing = true;
       host.server.off('upgrade', onUpgrade);
-      stopSchema();
       // Clients that do not answer the close handshake (not reading) are cut after a second.
       const cut = setTimeout(() => {
         for (const client of wss.clients) client.terminate();
@@ -265,8 +211,9 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
       } finally {
         clearTimeout(cut);
       }
-      for (const state of states.values()) state.dispose();
+      for (const state of states.values()) for (const policy of policies) policy.onClose?.(state);
       states.clear();
+      for (const policy of policies) policy.close?.();
       await upstreams.close();
     },
   };

@@ -1,0 +1,119 @@
+import { ErrorCode, type Logger } from '@taskgraph/runtime';
+import type { SubgraphDataSource } from '../subgraph-data-source.js';
+import { ClientStream } from './client-stream.js';
+import { EntityBatcher } from './entity-batcher.js';
+import type { FormatError } from './event-executor.js';
+import type { SubscriptionMetrics } from './metrics.js';
+import type { OperationRequest } from './operation-request.js';
+import type { SubscriptionOptions } from './options.js';
+import { Pipeline } from './pipeline.js';
+import { stableStringify } from './stable-stringify.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+export interface PipelineRegistryDeps {
+  upstreams: UpstreamPool;
+  /** The gateway's subgraph data sources (internal token, keep-alive HTTP), by subgraph name. */
+  dataSources(): ReadonlyMap<string, SubgraphDataSource>;
+  formatError: FormatError;
+  logger: Logger;
+  metrics: SubscriptionMetrics;
+  options: SubscriptionOptions;
+}
+
+/** Called when a client stream overflows (the stream is already ended). */
+export type OnOverflow = (stream: ClientStream, reason: string) => void;
+
+/**
+ * The pipelines of the running client subscriptions (ARCHITECTURE §6): identical subscriptions
+ * (same schema generation, user, plan and variables) share one `Pipeline`, and each pipeline
+ * holds one reference on its upstream in the `UpstreamPool`. The last client stream to leave
+ * disposes its pipeline, which releases the upstream.
+ */
+export class PipelineRegistry {
+  private readonly pipelines = new Map<string, Pipeline>();
+  private streams = 0;
+
+  constructor(private readonly deps: PipelineRegistryDeps) {}
+
+  /** Open client subscriptions and distinct pipelines. */
+  get size(): { subscriptions: number; pipelines: number } {
+    return { subscriptions: this.streams, pipelines: this.pipelines.size };
+  }
+
+  /** A new client stream for `request`, fed by the shared pipeline (started with its upstream if new). */
+  open(request: Extract<OperationRequest, { kind: 'subscription' }>, generation: number, onOverflow: OnOverflow): ClientStream {
+    const { state, plan, variables } = request;
+    const { metrics, options } = this.deps;
+    const key = [generation, state.userId, plan.key, stableStringify(variables)].join('\u0000');
+    const existing = this.pipelines.get(key);
+    const pipeline = existing ?? this.create(key, request);
+    this.streams++;
+    metrics.subscriptions.inc();
+    const stream = new ClientStream(options, {
+      onOverflow,
+      onDetach: (detached) => {
+        this.streams--;
+        metrics.subscriptions.dec();
+        pipeline.remove(detached);
+      },
+    });
+    pipeline.add(stream);
+    if (!existing) this.connect(pipeline, request);
+    return stream;
+  }
+
+  private create(key: string, request: Extract<OperationRequest, { kind: 'subscription' }>): Pipeline {
+    const { formatError, logger, metrics, options } = this.deps;
+    const pipeline = new Pipeline(
+      key,
+      {
+        planner: request.planner,
+        plan: request.plan,
+        variables: request.variables,
+        userId: request.state.userId,
+        // Per pipeline (one user): concurrent events' entity fetches are merged per subgraph.
+        dataSources: new Map([...this.deps.dataSources()].map(([name, source]) => [name, new EntityBatcher(source)])),
+        formatError,
+        logger,
+      },
+      options,
+      metrics,
+      (disposed) => {
+        if (this.pipelines.get(disposed.key) === disposed) this.pipelines.delete(disposed.key);
+        metrics.pipelines.dec();
+      },
+    );
+    this.pipelines.set(key, pipeline);
+    metrics.pipelines.inc();
+    return pipeline;
+  }
+
+  /** Subscribes the pipeline's primary fetch on its subgraph (only the variables it uses). */
+  private connect(pipeline: Pipeline, request: Extract<OperationRequest, { kind: 'subscription' }>): void {
+    const { primary } = request.plan;
+    const { variables } = request;
+    const source = this.deps.dataSources().get(primary.serviceName);
+    pipeline.attach((listener) => {
+      if (!source) {
+        listener.end([
+          { message: `Subscription source "${primary.serviceName}" is unavailable`, extensions: { code: ErrorCode.UNAVAILABLE } },
+        ]);
+        return { release: () => {}, pressure: () => {} };
+      }
+      const used = Object.fromEntries(
+        (primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]),
+      );
+      return this.deps.upstreams.acquire(
+        {
+          service: primary.serviceName,
+          url: source.url,
+          userId: request.state.userId,
+          query: primary.operation,
+          operationName: primary.operationName,
+          variables: used,
+        },
+        listener,
+      );
+    });
+  }
+}
