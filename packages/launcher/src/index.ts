@@ -1,0 +1,32 @@
+/**
+ * `npm start`: embedded Postgres under `DATA_DIR` (default `.data/`) unless `DATABASE_URL` is set,
+ * every subgraph as its own process on its port (4001-4004) and the gateway on 4000 (`PORT`
+ * overrides it; `PORT=0` puts every service on a free port). Ctrl-C stops them all.
+ */
+import { closeOnSignals, createLogger } from '@taskgraph/runtime';
+import { loadLauncherConfig, startLauncher } from './launcher.js';
+
+const config = loadLauncherConfig(process.env);
+const logger = createLogger('launcher', config.logLevel);
+
+try {
+  const launcher = await startLauncher({ config, env: process.env, logger, colour: process.stdout.isTTY === true });
+  const url = launcher.url;
+  const query = JSON.stringify({ query: '{ tasks(first: 5) { edges { node { id title status } } } }' });
+  console.log(
+    [
+      '',
+      `  taskgraph is running: ${url}`,
+      `  processes: ${launcher.children.map((c) => `${c.name} (pid ${c.pid()})`).join(', ')}`,
+      '  get a token:  npm run -s token -- alice',
+      `  try:          curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $(npm run -s token -- alice)" -d '${query}'`,
+      '  stop:         Ctrl-C',
+      '',
+    ].join('\n'),
+  );
+  // The children stop gracefully in order; give them their own shutdown time plus Postgres's.
+  closeOnSignals(() => launcher.close(), logger, 45_000);
+} catch (error) {
+  logger.fatal({ err: error }, error instanceof Error ? error.message : 'startup failed');
+  process.exit(1);
+}

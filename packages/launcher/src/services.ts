@@ -1,0 +1,65 @@
+import { fileURLToPath } from 'node:url';
+import { GATEWAY_PORT, KNOWN_SUBGRAPHS, SUBGRAPH_PORTS } from '@taskgraph/gateway';
+import type { ChildSpec } from './supervisor.js';
+
+/** A service the launcher runs: its name, package (whose `dist/index.js` is the process entry) and default port. */
+export interface ServiceEntry {
+  readonly name: string;
+  readonly packageName: string;
+  readonly defaultPort: number;
+}
+
+/** The subgraphs, in the gateway's order and on the gateway's default ports. */
+export const SUBGRAPH_SERVICES: readonly ServiceEntry[] = KNOWN_SUBGRAPHS.map((name) => ({
+  name,
+  packageName: `@taskgraph/subgraph-${name}`,
+  defaultPort: SUBGRAPH_PORTS[name],
+}));
+
+export const GATEWAY_SERVICE: ServiceEntry = { name: 'gateway', packageName: '@taskgraph/gateway', defaultPort: GATEWAY_PORT };
+
+/** The built `index.js` next to the package's main module (`dist/app.js`): what `npm start -w <pkg>` runs. */
+export function entryOf(packageName: string): string {
+  return fileURLToPath(new URL('./index.js', import.meta.resolve(packageName)));
+}
+
+/** The address to reach a service listening on `host` (a wildcard address is reached on loopback). */
+export const connectHost = (host: string): string => (host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host);
+
+export interface PlanOptions {
+  /** Environment every child inherits (NODE_ENV, LOG_LEVEL, secrets, EVENT_BUS ...). */
+  baseEnv: NodeJS.ProcessEnv;
+  /** Every service's and the gateway's port, by name. */
+  ports: Readonly<Record<string, number>>;
+  host: string;
+  /** The one Postgres every service uses (each in its own schema). */
+  databaseUrl: string;
+}
+
+/**
+ * The processes of the system: every subgraph on its port against the shared database, and the
+ * gateway pointed at the subgraphs' URLs through its `SUBGRAPH_<NAME>_URL` variables, exactly
+ * the variables a Kubernetes Deployment sets (k8s/).
+ */
+export function planServices(options: PlanOptions): { subgraphs: ChildSpec[]; gateway: ChildSpec; gatewayUrl: string } {
+  const reach = connectHost(options.host);
+  const base = { ...options.baseEnv, HOST: options.host, DATABASE_URL: options.databaseUrl };
+  const portOf = (entry: ServiceEntry) => options.ports[entry.name] ?? entry.defaultPort;
+  const subgraphs = SUBGRAPH_SERVICES.map((entry) => ({
+    name: entry.name,
+    entry: entryOf(entry.packageName),
+    env: { ...base, PORT: String(portOf(entry)) },
+    healthUrl: `http://${reach}:${portOf(entry)}/healthz`,
+  }));
+  const urls = Object.fromEntries(
+    SUBGRAPH_SERVICES.map((entry) => [`SUBGRAPH_${entry.name.toUpperCase()}_URL`, `http://${reach}:${portOf(entry)}/graphql`]),
+  );
+  const { DATABASE_URL: _db, ...gatewayBase } = base;
+  const gateway = {
+    name: GATEWAY_SERVICE.name,
+    entry: entryOf(GATEWAY_SERVICE.packageName),
+    env: { ...gatewayBase, ...urls, PORT: String(portOf(GATEWAY_SERVICE)) },
+    healthUrl: `http://${reach}:${portOf(GATEWAY_SERVICE)}/healthz`,
+  };
+  return { subgraphs, gateway, gatewayUrl: `http://${reach}:${portOf(GATEWAY_SERVICE)}/graphql` };
+}
