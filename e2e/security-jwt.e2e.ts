@@ -1,6 +1,6 @@
 /**
  * Security 7: client JWTs. Wrong signature, `alg: none`, other HMAC algorithms, expired, not yet
- * valid, wrong audience or issuer, no subject, malformed headers: all rejected over HTTP (401
+ * valid, without `exp`, a lifetime above the maximum, wrong audience or issuer, no subject, malformed headers: all rejected over HTTP (401
  * UNAUTHENTICATED, no data) and over graphql-ws (`connection_init` closed 4403, nothing executed).
  * A token that expires during a WebSocket connection ends it.
  */
@@ -43,6 +43,14 @@ async function badAuthorizations(): Promise<[string, string][]> {
     ['not yet valid', `Bearer ${await signJwt({ ...claims, nbf: now + 600 }, DEV_JWT_SECRET)}`],
     ['wrong audience', `Bearer ${await system.tokenFor('alice', { audience: 'someone-else' })}`],
     ['wrong issuer', `Bearer ${await system.tokenFor('alice', { issuer: 'evil' })}`],
+    // Issue 14: a token without exp would never expire; a lifetime above the maximum (24 h) is refused too.
+    ['no exp', `Bearer ${await signJwt({ sub: 'alice', iss: issuer, aud: audience, iat: now }, DEV_JWT_SECRET)}`],
+    ['no exp, no iat', `Bearer ${await signJwt({ sub: 'alice', iss: issuer, aud: audience }, DEV_JWT_SECRET)}`],
+    ['lifetime of 30 days', `Bearer ${await signJwt({ ...claims, exp: now + 30 * 86_400 }, DEV_JWT_SECRET)}`],
+    [
+      'no iat, expires in 2 days',
+      `Bearer ${await signJwt({ sub: 'alice', iss: issuer, aud: audience, exp: now + 2 * 86_400 }, DEV_JWT_SECRET)}`,
+    ],
     ['no subject', `Bearer ${await signJwt({ iss: issuer, aud: audience, iat: now, exp: now + 600 }, DEV_JWT_SECRET)}`],
     ['empty subject', `Bearer ${await signJwt({ ...claims, sub: '' }, DEV_JWT_SECRET)}`],
     ['garbage', 'Bearer not.a.jwt'],

@@ -23,6 +23,44 @@ describe('createAuthenticator (HS256)', () => {
     await expect(authenticate(`Bearer ${token}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'Invalid token' });
   });
 
+  const unsigned = (claims: (jwt: SignJWT) => SignJWT) =>
+    claims(new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuer(hs.issuer).setAudience(hs.audience)).sign(
+      new TextEncoder().encode(hs.secret),
+    );
+
+  it('refuses a token without exp (it would never expire)', async () => {
+    const token = await unsigned((jwt) => jwt.setIssuedAt());
+    await expect(authenticate(`Bearer ${token}`)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'Token has no expiry (exp): it is refused',
+    });
+  });
+
+  it('refuses a lifetime above the maximum, from iat or (without iat) from now, and accepts one at the maximum', async () => {
+    const strict = createAuthenticator({ ...hs, maxLifetimeSeconds: 600 });
+    const now = Math.floor(Date.now() / 1000);
+    const tooLong = { code: 'UNAUTHENTICATED', message: 'Token lifetime exceeds the maximum of 600 s' };
+    await expect(strict(`Bearer ${await unsigned((jwt) => jwt.setIssuedAt(now).setExpirationTime(now + 601))}`)).rejects.toMatchObject(
+      tooLong,
+    );
+    await expect(strict(`Bearer ${await unsigned((jwt) => jwt.setExpirationTime(now + 3600))}`)).rejects.toMatchObject(tooLong);
+    // Issued long ago with a long lifetime: still too long, even though little of it is left.
+    await expect(
+      strict(`Bearer ${await unsigned((jwt) => jwt.setIssuedAt(now - 3500).setExpirationTime(now + 100))}`),
+    ).rejects.toMatchObject(tooLong);
+    await expect(strict(`Bearer ${await unsigned((jwt) => jwt.setIssuedAt(now).setExpirationTime(now + 600))}`)).resolves.toEqual({
+      userId: 'alice',
+    });
+    await expect(strict(`Bearer ${await unsigned((jwt) => jwt.setExpirationTime(now + 590))}`)).resolves.toEqual({ userId: 'alice' });
+    // The default maximum (24 h) takes the dev tokens (1 h) and refuses a week.
+    await expect(
+      authenticate(`Bearer ${await unsigned((jwt) => jwt.setIssuedAt(now).setExpirationTime(now + 7 * 86400))}`),
+    ).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'Token lifetime exceeds the maximum of 86400 s',
+    });
+  });
+
   it('refuses a token signed with HS512 under the same secret (algorithm pinned)', async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS512' })

@@ -2,13 +2,26 @@ import { AppError, ErrorCode } from '@taskgraph/runtime';
 import { GraphQLError } from 'graphql';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
+/** What every verified token must also satisfy, whatever signs it. */
+interface JwtPolicy {
+  issuer: string;
+  audience: string;
+  /**
+   * Longest accepted lifetime in seconds: `exp - iat`, or `exp - now` when the token has no `iat`
+   * (default `DEFAULT_MAX_TOKEN_LIFETIME_SECONDS`, env `JWT_MAX_LIFETIME_SECONDS`). A token without
+   * `exp` is always refused: it would never expire.
+   */
+  maxLifetimeSeconds?: number;
+}
+
 /**
  * How client JWTs are verified (ARCHITECTURE §7): an HS256 shared secret (development, tests) or a
- * JWKS URL with asymmetric keys (production). Issuer and audience are always checked.
+ * JWKS URL with asymmetric keys (production). Issuer, audience, `exp` and the lifetime are always checked.
  */
-export type JwtConfig =
-  | { secret: string; jwksUrl?: undefined; issuer: string; audience: string }
-  | { jwksUrl: string; secret?: undefined; issuer: string; audience: string };
+export type JwtConfig = ({ secret: string; jwksUrl?: undefined } | { jwksUrl: string; secret?: undefined }) & JwtPolicy;
+
+/** 24 h: the longest token `npm run token` issues by default; identity providers issue minutes to hours. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 
 /** The caller a verified client token names (`sub`). */
 export interface AuthenticatedUser {
@@ -31,7 +44,10 @@ export function createAuthenticator(config: JwtConfig): Authenticate {
     issuer: config.issuer,
     audience: config.audience,
     clockTolerance: 5,
+    // A token without `exp` never expires: refuse it (jose then throws JWTClaimValidationFailed on `exp`).
+    requiredClaims: ['exp'],
   };
+  const maxLifetime = config.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   let verify: (token: string) => Promise<{ payload: JWTPayload }>;
   if (config.jwksUrl) {
     const jwks = createRemoteJWKSet(new URL(config.jwksUrl));
@@ -46,12 +62,29 @@ export function createAuthenticator(config: JwtConfig): Authenticate {
     try {
       const { payload } = await verify(match[1]!);
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new Error('token has no subject');
+      checkLifetime(payload, maxLifetime);
       return { userId: payload.sub };
     } catch (error) {
+      if (error instanceof AppError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Token expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp') {
+        throw new AppError(ErrorCode.UNAUTHENTICATED, 'Token has no expiry (exp): it is refused');
+      }
       throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid token');
     }
   };
+}
+
+/**
+ * A stolen long-lived token is a long-lived breach: refuse lifetimes above the maximum. Measured
+ * from `iat` when present (what the issuer granted), else from now (what is left).
+ */
+function checkLifetime(payload: JWTPayload, maxLifetimeSeconds: number): void {
+  const exp = payload.exp as number; // required and numeric: jose checked it
+  const from = typeof payload.iat === 'number' ? payload.iat : Math.floor(Date.now() / 1000);
+  if (exp - from > maxLifetimeSeconds) {
+    throw new AppError(ErrorCode.UNAUTHENTICATED, `Token lifetime exceeds the maximum of ${maxLifetimeSeconds} s`);
+  }
 }
 
 /** The authentication failure as Apollo Server expects it from a context function (HTTP 401). */

@@ -44,17 +44,23 @@ describe('loadGatewayConfig', () => {
       JWT_SECRET: 's'.repeat(32),
       JWT_ISSUER: 'https://id.example.com',
       JWT_AUDIENCE: 'api',
+      JWT_MAX_LIFETIME_SECONDS: '900',
       SUBGRAPH_TASKS_URL: 'http://tasks.svc:4001/graphql',
       SUPERGRAPH_PATH: '/etc/taskgraph/supergraph.graphql',
     });
     expect(config.port).toBe(0);
-    expect(config.jwt).toEqual({ secret: 's'.repeat(32), issuer: 'https://id.example.com', audience: 'api' });
+    expect(config.jwt).toEqual({ secret: 's'.repeat(32), issuer: 'https://id.example.com', audience: 'api', maxLifetimeSeconds: 900 });
     expect(config.subgraphs.tasks).toBe('http://tasks.svc:4001/graphql');
     expect(config.supergraph).toEqual({ kind: 'file', path: '/etc/taskgraph/supergraph.graphql' });
   });
 
   it('uses a JWKS URL in production and refuses to start without real secrets', () => {
-    expect(loadGatewayConfig(prodSecrets).jwt).toEqual({ jwksUrl: prodSecrets.JWT_JWKS_URL, issuer: 'taskgraph', audience: 'taskgraph' });
+    expect(loadGatewayConfig(prodSecrets).jwt).toEqual({
+      jwksUrl: prodSecrets.JWT_JWKS_URL,
+      issuer: 'taskgraph',
+      audience: 'taskgraph',
+      maxLifetimeSeconds: 86_400,
+    });
     const error = configError({ NODE_ENV: 'production' });
     expect(error.issues).toEqual([
       'JWT_JWKS_URL or JWT_SECRET: one is required when NODE_ENV=production',

@@ -2,7 +2,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baseEnvShape, ConfigError, DEV_INTERNAL_TOKEN_SECRET, parseEnv, portSchema, requireSecret } from '@taskgraph/runtime';
 import { z } from 'zod';
-import type { JwtConfig } from './auth.js';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type JwtConfig } from './auth.js';
 import { DEFAULT_LIMITS, type QueryLimits } from './limits.js';
 import type { SubscriptionOptions } from './subscriptions/options.js';
 
@@ -69,6 +69,8 @@ const gatewayEnvShape = {
   JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   JWT_ISSUER: z.string().min(1).default(DEFAULT_JWT_ISSUER),
   JWT_AUDIENCE: z.string().min(1).default(DEFAULT_JWT_AUDIENCE),
+  /** Longest accepted token lifetime (`exp - iat`), seconds; tokens without `exp` are always refused. */
+  JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().positive().default(DEFAULT_MAX_TOKEN_LIFETIME_SECONDS),
   SUBGRAPH_TASKS_URL: z.url().default(defaultSubgraphUrl('tasks')),
   SUBGRAPH_AUDIT_URL: z.url().default(defaultSubgraphUrl('audit')),
   SUBGRAPH_NOTIFICATIONS_URL: z.url().default(defaultSubgraphUrl('notifications')),
@@ -110,9 +112,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    jwt: e.JWT_JWKS_URL
-      ? { jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }
-      : { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    jwt: {
+      ...(e.JWT_JWKS_URL ? { jwksUrl: e.JWT_JWKS_URL } : { secret: e.JWT_SECRET ?? DEV_JWT_SECRET }),
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      maxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS,
+    },
     internalTokenSecret: requireSecret('INTERNAL_TOKEN_SECRET', e.INTERNAL_TOKEN_SECRET, e.NODE_ENV, DEV_INTERNAL_TOKEN_SECRET),
     subgraphs,
     supergraph: live
