@@ -6,17 +6,17 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import {
   createLogger,
   createMetrics,
-  formatGraphQLError,
   InternalTokenSigner,
   type Logger,
   type Metrics,
   type ReadinessCheck,
   startHttpService,
 } from '@taskgraph/runtime';
-import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { type Authenticate, createAuthenticator, unauthenticatedError } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { devRoutes } from './dev-routes.js';
+import { gatewayErrorFormatter } from './error-format.js';
 import { noSubscriptionsOverHttpRule, operationResolutionPlugin } from './http-operations.js';
 import { queryLimitsRule } from './limits.js';
 import { createSubgraphHttpClient, type GatewayContext, SubgraphDataSource } from './subgraph-data-source.js';
@@ -26,6 +26,7 @@ import { supergraphFor } from './supergraph.js';
 export * from './auth.js';
 export * from './compose.js';
 export * from './config.js';
+export * from './error-format.js';
 export * from './limits.js';
 export * from './subgraph-data-source.js';
 export * from './subscriptions/index.js';
@@ -69,17 +70,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Extensions that may carry internals (subgraph URLs, response bodies, stacks). */
-const LEAKY_EXTENSIONS = ['response', 'exception', 'stacktrace'];
-
-/** `formatGraphQLError` (codes kept, internals masked) plus the gateway's downstream extensions stripped. */
-export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const result = formatGraphQLError(formatted, error);
-  if (!result.extensions) return result;
-  const extensions = Object.fromEntries(Object.entries(result.extensions).filter(([key]) => !LEAKY_EXTENSIONS.includes(key)));
-  return { ...result, extensions };
-}
-
 /**
  * Starts the federated gateway (ARCHITECTURE §6, §7): verifies the client JWT, calls subgraphs with an
  * internal token, enforces query limits before planning, and serves `/graphql`, `/healthz`,
@@ -89,6 +79,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   const logger = createLogger('gateway', config.logLevel);
   const metrics = createMetrics('gateway');
   const development = config.nodeEnv === 'development';
+  const formatError = gatewayErrorFormatter(config.nodeEnv);
   const authenticate = createAuthenticator(config.jwt);
   const signer = new InternalTokenSigner(config.internalTokenSecret);
   const http = createSubgraphHttpClient(config.subgraphTimeoutMs);
@@ -115,7 +106,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   const apollo = new ApolloServer<GatewayContext>({
     gateway: apolloGateway,
     logger,
-    formatError: formatGatewayError,
+    formatError,
     includeStacktraceInErrorResponses: false,
     introspection: development,
     validationRules: [queryLimitsRule(config.limits), noSubscriptionsOverHttpRule],
@@ -208,7 +199,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   };
   // Federated subscriptions over graphql-ws on the same port (gateway/src/subscriptions).
   const subscriptions = attachSubscriptions(
-    { ...gateway, formatError: formatGatewayError, validationRules: [queryLimitsRule(config.limits)] },
+    { ...gateway, formatError, validationRules: [queryLimitsRule(config.limits)] },
     { maxPayloadBytes: config.limits.maxBodyBytes, ...config.subscriptions },
   );
   gateway.onClose(() => subscriptions.close());

@@ -1,3 +1,4 @@
+import { freePort } from '@taskgraph/runtime';
 import { testGatewayConfig } from '@taskgraph/testing';
 import { createGateway, type Gateway } from './app.js';
 import { signDevToken } from './auth.js';
@@ -23,8 +24,8 @@ afterAll(async () => {
   await extras?.close();
 });
 
-async function start(nodeEnv: 'development' | 'production', live = false): Promise<Gateway> {
-  const urls = { notes: notes.url, extras: extras.url };
+async function start(nodeEnv: 'development' | 'production', live = false, extrasUrl = extras.url): Promise<Gateway> {
+  const urls = { notes: notes.url, extras: extrasUrl };
   const sdl = composeSupergraph([
     { name: 'notes', url: notes.url, sdl: notes.sdl },
     { name: 'extras', url: extras.url, sdl: extras.sdl },
@@ -47,6 +48,21 @@ describe('production', () => {
     const page = await landingPage(gateway);
     expect(page.headers.get('content-type')).not.toMatch(/text\/html/);
     expect(await page.text()).not.toMatch(/<html/i);
+  });
+
+  it('names no subgraph and no internal detail in errors (development does, for debugging)', async () => {
+    const deadUrl = `http://127.0.0.1:${await freePort()}/graphql`;
+    const query = { query: '{ notes { id length } }' };
+    const prod = await postGraphQL((await start('production', false, deadUrl)).url, query, { authorization: `Bearer ${token}` });
+    expect(prod.body.errors).toEqual([
+      expect.objectContaining({ message: 'Service temporarily unavailable; retry later', extensions: { code: 'UNAVAILABLE' } }),
+    ]);
+    expect(JSON.stringify(prod.body)).not.toMatch(/extras|serviceName|127\.0\.0\.1/);
+    const dev = await postGraphQL((await start('development', false, deadUrl)).url, query, { authorization: `Bearer ${token}` });
+    expect(dev.body.errors[0]).toMatchObject({
+      message: 'Service "extras" is unavailable',
+      extensions: { code: 'UNAVAILABLE', service: 'extras' },
+    });
   });
 });
 
