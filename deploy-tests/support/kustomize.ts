@@ -21,7 +21,12 @@ import { strategicMerge } from './merge-patch.js';
  * 3. `namespace`: set on namespaced objects and on ServiceAccount subjects of (Cluster)RoleBindings that
  *    have no namespace or `default`;
  * 4. `labels` (`pairs` with `includeSelectors: false` only): added to metadata.labels;
- * 5. `images`: `name` → `newName` / `newTag` / `digest` on every container and initContainer image.
+ * 5. `images`: `name` → `newName` / `newTag` / `digest` on every container and initContainer image;
+ * 6. `secretGenerator` (added with the resources): `name`, `type`, `literals`, `envs` (`KEY=value` lines),
+ *    and `options.disableNameSuffixHash: true`, which is required here: kustomize would rename the Secret
+ *    with a content hash and rewrite `secretKeyRef`s, but not the `dapr.io/app-token-secret` annotation.
+ *    An `envs` file that does not exist (the minikube overlay's are created per cluster and never committed)
+ *    is read from `<file>.example` next to it, so the checks see the same keys kustomize will.
  * Any other kustomization field is rejected, so a new feature fails here until it is implemented.
  */
 export function renderKustomization(dir: string): K8sObject[] {
@@ -40,6 +45,7 @@ export function renderKustomization(dir: string): K8sObject[] {
     if (!existsSync(path)) throw new Error(`${rel(file)}: resource ${entry} does not exist`);
     objects.push(...(statSync(path).isDirectory() ? renderKustomization(path) : readObjects(insideRoot(path, root, file))));
   }
+  for (const generator of k.secretGenerator ?? []) objects.push(generateSecret(generator, root, file));
   assertUnique(objects, file);
 
   for (const patch of k.patches ?? []) objects = applyPatch(objects, patch, root, file);
@@ -58,6 +64,15 @@ interface Kustomization {
   patches?: PatchEntry[];
   labels?: { pairs: Record<string, string>; includeSelectors?: boolean; includeTemplates?: boolean }[];
   images?: ImageEntry[];
+  secretGenerator?: SecretGeneratorEntry[];
+}
+
+interface SecretGeneratorEntry {
+  name: string;
+  type?: string;
+  literals?: string[];
+  envs?: string[];
+  options?: { disableNameSuffixHash?: boolean };
 }
 
 interface PatchEntry {
@@ -74,7 +89,7 @@ interface ImageEntry {
   digest?: string;
 }
 
-const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'patches', 'labels', 'images']);
+const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'patches', 'labels', 'images', 'secretGenerator']);
 
 /** Kinds that are not namespaced (the ones that could appear here). */
 const CLUSTER_SCOPED = new Set([
@@ -159,6 +174,39 @@ function applyPatch(objects: K8sObject[], entry: PatchEntry, root: string, file:
   });
   if (hits === 0) throw new Error(`${rel(file)}: ${where} (target ${JSON.stringify(target)}) matches no object`);
   return result;
+}
+
+function generateSecret(entry: SecretGeneratorEntry, root: string, file: string): K8sObject {
+  const unsupported = Object.keys(entry).filter((key) => !['name', 'type', 'literals', 'envs', 'options'].includes(key));
+  if (unsupported.length > 0) throw new Error(`${rel(file)}: secretGenerator ${entry.name}: unsupported fields ${unsupported.join(', ')}`);
+  if (entry.options?.disableNameSuffixHash !== true)
+    throw new Error(
+      `${rel(file)}: secretGenerator ${entry.name}: needs options.disableNameSuffixHash: true (see deploy-tests/support/kustomize.ts)`,
+    );
+  const pairs: [string, string][] = [];
+  for (const literal of entry.literals ?? []) pairs.push(splitPair(literal, `${rel(file)}: secretGenerator ${entry.name}`));
+  for (const env of entry.envs ?? []) {
+    const path = insideRoot(resolve(root, env), root, file);
+    const source = existsSync(path) ? path : `${path}.example`;
+    if (!existsSync(source)) throw new Error(`${rel(file)}: secretGenerator ${entry.name}: env file ${env} does not exist`);
+    readFileSync(source, 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .forEach((line) => pairs.push(splitPair(line, rel(source))));
+  }
+  const data: Record<string, string> = {};
+  for (const [key, value] of pairs) {
+    if (key in data) throw new Error(`${rel(file)}: secretGenerator ${entry.name}: key ${key} given twice`);
+    data[key] = Buffer.from(value, 'utf8').toString('base64');
+  }
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: entry.name }, type: entry.type ?? 'Opaque', data };
+}
+
+function splitPair(line: string, where: string): [string, string] {
+  const at = line.indexOf('=');
+  if (at <= 0) throw new Error(`${where}: ${JSON.stringify(line)} is not KEY=value`);
+  return [line.slice(0, at), line.slice(at + 1)];
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
