@@ -18,8 +18,10 @@ import type { GatewayConfig } from './config.js';
 import { devRoutes } from './dev-routes.js';
 import { gatewayErrorFormatter } from './error-format.js';
 import { noSubscriptionsOverHttpRule, operationResolutionPlugin } from './http-operations.js';
+import { InFlightReads } from './in-flight-reads.js';
 import { queryLimitsRule } from './limits.js';
 import { createSubgraphHttpClient, type GatewayContext, SubgraphDataSource } from './subgraph-data-source.js';
+import type { SubgraphAnswer } from './subgraph-http.js';
 import { attachSubscriptions, type SubscriptionServer } from './subscriptions/index.js';
 import { supergraphFor } from './supergraph.js';
 
@@ -57,6 +59,8 @@ export interface Gateway {
   schema(): GatewaySchema;
   /** Called with the current schema now and on every later change; returns an unsubscribe function. */
   onSchemaChange(listener: (schema: GatewaySchema) => void): () => void;
+  /** Subgraph reads sent upstream and reads answered by joining an identical one of the same user in flight. */
+  readonly readStats: { readonly sent: number; readonly shared: number };
   /** The data source per subgraph name (internal token + keep-alive HTTP), for fetches outside Apollo's executor. */
   dataSources(): ReadonlyMap<string, SubgraphDataSource>;
   /**
@@ -83,6 +87,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   const authenticate = createAuthenticator(config.jwt);
   const signer = new InternalTokenSigner(config.internalTokenSecret);
   const http = createSubgraphHttpClient(config.subgraphTimeoutMs);
+  const reads = new InFlightReads<SubgraphAnswer>();
   const dataSources = new Map<string, SubgraphDataSource>();
 
   const apolloGateway = new ApolloGateway({
@@ -90,7 +95,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     logger,
     // Static supergraph: the configured URL wins over the composed `join__graph` url, by name.
     buildService: ({ name, url }) => {
-      const source = new SubgraphDataSource({ name, url: config.subgraphs[name] ?? url ?? '', signer, http, logger });
+      const source = new SubgraphDataSource({ name, url: config.subgraphs[name] ?? url ?? '', signer, http, reads, logger });
       dataSources.set(name, source);
       return source;
     },
@@ -119,7 +124,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   try {
     await apollo.start();
   } catch (error) {
-    http.destroy();
+    await http.close();
     throw error;
   }
 
@@ -162,7 +167,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     });
   } catch (error) {
     await apollo.stop();
-    http.destroy();
+    await http.close();
     throw error;
   }
 
@@ -186,6 +191,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
       if (current) listener(current);
       return () => listeners.delete(listener);
     },
+    readStats: reads.stats,
     dataSources: () => dataSources,
     onClose(hook) {
       closeHooks.unshift(hook);
@@ -194,7 +200,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
       for (const hook of closeHooks) await hook();
       await service.close();
       await apollo.stop();
-      http.destroy();
+      await http.close();
     },
   };
   // Federated subscriptions over graphql-ws on the same port (gateway/src/subscriptions).

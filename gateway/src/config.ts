@@ -53,7 +53,11 @@ export interface GatewayConfig {
   subgraphs: Record<string, string>;
   supergraph: SupergraphSource;
   limits: QueryLimits;
-  /** Abort a subgraph fetch after this long (default 30 s); the client gets UNAVAILABLE. */
+  /**
+   * Bound on every subgraph fetch (default 30 s, env `SUBGRAPH_TIMEOUT_MS`): the response must start
+   * within it and its body never stall longer. Past it the fetch is abandoned and its fields get an
+   * `UPSTREAM_TIMEOUT` error; the rest of the result is still returned where the schema allows.
+   */
   subgraphTimeoutMs?: number;
   /** Federated subscription tunables (buffers, keep-alive); defaults in `DEFAULT_SUBSCRIPTION_OPTIONS`. */
   subscriptions?: Partial<SubscriptionOptions>;
@@ -76,6 +80,7 @@ const gatewayEnvShape = {
   SUBGRAPH_NOTIFICATIONS_URL: z.url().default(defaultSubgraphUrl('notifications')),
   SUBGRAPH_SYNC_URL: z.url().default(defaultSubgraphUrl('sync')),
   SUPERGRAPH_PATH: z.string().min(1).default(DEFAULT_SUPERGRAPH_PATH),
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).optional(),
   /** `live` composes from running subgraphs (dev only); default: the static supergraph file. */
   GATEWAY_COMPOSE: z.enum(['static', 'live']).default('static'),
   /** Subgraphs composed in live mode (comma-separated). */
@@ -124,5 +129,6 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       ? { kind: 'live', pollIntervalMs: 10_000 }
       : { kind: 'file', path: isAbsolute(e.SUPERGRAPH_PATH) ? e.SUPERGRAPH_PATH : resolve(repoRoot(), e.SUPERGRAPH_PATH) },
     limits: { ...DEFAULT_LIMITS },
+    ...(e.SUBGRAPH_TIMEOUT_MS ? { subgraphTimeoutMs: e.SUBGRAPH_TIMEOUT_MS } : {}),
   };
 }

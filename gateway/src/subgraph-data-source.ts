@@ -1,10 +1,11 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { AppError, ErrorCode, INTERNAL_TOKEN_HEADER, type InternalTokenSigner, type Logger } from '@taskgraph/runtime';
-import fetch, { type RequestInit } from 'node-fetch';
+import type { InFlightReads } from './in-flight-reads.js';
+import { type SubgraphAnswer, type SubgraphHttpClient, SubgraphTimeoutError } from './subgraph-http.js';
 
-type Fetcher = RemoteGraphQLDataSource['fetcher'];
+export { createSubgraphHttpClient, DEFAULT_SUBGRAPH_TIMEOUT_MS, type SubgraphHttpClient } from './subgraph-http.js';
+
+type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
 /** Per-request state of the gateway: the verified caller. */
 export type GatewayContext = { userId: string };
@@ -16,92 +17,136 @@ export type GatewayContext = { userId: string };
 export const GATEWAY_SYSTEM_USER = 'system:gateway';
 
 /** Client headers that must never reach a subgraph (ARCHITECTURE §7: subgraphs trust only the internal token). */
-const STRIPPED_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
-
-/** A keep-alive HTTP client shared by every subgraph data source of one gateway. */
-export interface SubgraphHttpClient {
-  readonly fetcher: Fetcher;
-  /** Closes pooled sockets (gateway shutdown). */
-  destroy(): void;
-}
-
-export function createSubgraphHttpClient(timeoutMs = 30_000): SubgraphHttpClient {
-  const httpAgent = new HttpAgent({ keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' });
-  const httpsAgent = new HttpsAgent({ keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' });
-  const fetcher = ((url: string, init?: RequestInit) =>
-    fetch(url, {
-      ...init,
-      agent: (parsed: URL) => (parsed.protocol === 'https:' ? httpsAgent : httpAgent),
-      signal: AbortSignal.timeout(timeoutMs) as RequestInit['signal'],
-    })) as unknown as Fetcher;
-  return {
-    fetcher,
-    destroy() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
-    },
-  };
-}
+const STRIPPED_HEADERS = new Set([
+  'authorization',
+  'cookie',
+  'proxy-authorization',
+  INTERNAL_TOKEN_HEADER,
+  'content-type',
+  'content-length',
+]);
 
 export interface SubgraphDataSourceOptions {
   name: string;
   url: string;
   signer: InternalTokenSigner;
   http: SubgraphHttpClient;
+  /** Shared by all data sources of one gateway: identical reads of one user in flight are sent once. */
+  reads: InFlightReads<SubgraphAnswer>;
   logger: Logger;
 }
 
 /**
  * Calls one subgraph on behalf of the verified caller: every fetch carries a short-lived internal
  * token for that user in `x-taskgraph-internal`, never the client's own credentials (ARCHITECTURE §7).
+ *
+ * `process` is Apollo's contract (`GraphQLDataSource`); it is implemented here instead of
+ * `RemoteGraphQLDataSource`'s node-fetch path, which built WHATWG Headers and Request objects per
+ * fetch: undici, one header object, and identical reads of a user shared while in flight.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly name: string;
   private readonly signer: InternalTokenSigner;
+  private readonly http: SubgraphHttpClient;
+  private readonly reads: InFlightReads<SubgraphAnswer>;
   private readonly log: Logger;
 
   constructor(options: SubgraphDataSourceOptions) {
-    super({ url: options.url, fetcher: options.http.fetcher });
+    super({ url: options.url });
     this.name = options.name;
     this.signer = options.signer;
+    this.http = options.http;
+    this.reads = options.reads;
     this.log = options.logger;
   }
 
-  override async willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
-    const headers = options.request.http?.headers;
-    if (!headers) return;
-    for (const header of STRIPPED_HEADERS) headers.delete(header);
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<Response> {
+    const { request } = options;
+    if (!request.query) throw new Error('Missing query');
     // Only client operations carry `incomingRequestContext` (the kind enum is not exported).
-    const userId = 'incomingRequestContext' in options ? options.context.userId : GATEWAY_SYSTEM_USER;
+    const incoming = 'incomingRequestContext' in options ? options : undefined;
+    const userId = incoming ? incoming.context.userId : GATEWAY_SYSTEM_USER;
     // The context function rejects unauthenticated requests, so this is a programming error.
     if (!userId) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Authentication required');
-    headers.set(INTERNAL_TOKEN_HEADER, await this.signer.tokenFor(userId));
+    const headers: Record<string, string> = {};
+    if (request.http?.headers) {
+      for (const [name, value] of request.http.headers) if (!STRIPPED_HEADERS.has(name.toLowerCase())) headers[name] = value;
+    }
+    headers['content-type'] = 'application/json';
+    headers[INTERNAL_TOKEN_HEADER] = await this.signer.tokenFor(userId);
+    const body = JSON.stringify({
+      query: request.query,
+      variables: request.variables,
+      operationName: request.operationName,
+      extensions: request.extensions,
+    });
+    const send = () => this.http.post(this.url!, headers, body);
+    let answer: SubgraphAnswer;
+    try {
+      const operation = incoming?.incomingRequestContext.operation?.operation;
+      if (operation === 'query') {
+        answer = await this.reads.read(userId, `${this.name}\u0000${body}`, send);
+      } else if (operation === 'mutation') {
+        this.reads.noteWrite(userId);
+        try {
+          answer = await send();
+        } finally {
+          this.reads.noteWrite(userId);
+        }
+      } else {
+        answer = await send();
+      }
+    } catch (error) {
+      throw this.transportError(error);
+    }
+    return this.responseOf(answer);
+  }
+
+  /** A timeout is UPSTREAM_TIMEOUT, anything else on the way (refused, reset) UNAVAILABLE; no URLs or bodies. */
+  private transportError(error: unknown): AppError {
+    if (error instanceof SubgraphTimeoutError) {
+      this.log.warn({ subgraph: this.name, timeoutMs: error.timeoutMs }, 'subgraph timed out');
+      return new AppError(ErrorCode.UPSTREAM_TIMEOUT, `Service "${this.name}" did not answer in time`, { service: this.name });
+    }
+    this.log.warn({ subgraph: this.name, err: error instanceof Error ? error.message : String(error) }, 'subgraph unavailable');
+    return new AppError(ErrorCode.UNAVAILABLE, `Service "${this.name}" is unavailable`, { service: this.name });
   }
 
   /**
-   * Subgraph transport failures become stable codes without internals (URLs, bodies): a refused
-   * connection or 5xx is UNAVAILABLE; anything else (e.g. a 401 meaning the internal-token secrets
-   * disagree) is a gateway fault, logged here and masked for the client.
+   * The subgraph's GraphQL response, parsed for this caller alone (Apollo's executor merges later
+   * fetches' data into it). A 5xx is UNAVAILABLE; a 400 carrying BAD_USER_INPUT (variables the
+   * subgraph refused: custom scalars are opaque to the gateway) is the client's mistake, reported
+   * as such; any other status or a non-JSON body is a gateway fault (e.g. a 401 meaning the
+   * internal-token secrets disagree), logged here and masked for the client.
    */
-  override didEncounterError(error: Error, _request: unknown, response?: { status: number }): never {
-    const rejected = response?.status === 400 ? rejectedInput(error) : undefined;
-    if (rejected) throw rejected;
-    if (!response || response.status >= 500) {
-      this.log.warn({ subgraph: this.name, status: response?.status, err: error.message }, 'subgraph unavailable');
+  private responseOf(answer: SubgraphAnswer): Response {
+    const json = /^application\/(graphql-response\+)?json/.test(answer.contentType) ? parseJson(answer.text) : undefined;
+    if (answer.status >= 200 && answer.status < 300 && isObject(json)) return json as Response;
+    if (answer.status === 400) {
+      const rejected = rejectedInput(json);
+      if (rejected) throw rejected;
+    }
+    if (answer.status >= 500) {
+      this.log.warn({ subgraph: this.name, status: answer.status }, 'subgraph unavailable');
       throw new AppError(ErrorCode.UNAVAILABLE, `Service "${this.name}" is unavailable`, { service: this.name });
     }
-    this.log.error({ subgraph: this.name, status: response.status, err: error.message }, 'subgraph refused the gateway');
-    throw new Error(`subgraph ${this.name} answered HTTP ${response.status}`);
+    this.log.error({ subgraph: this.name, status: answer.status }, 'subgraph refused the gateway');
+    throw new Error(`subgraph ${this.name} answered HTTP ${answer.status}`);
   }
 }
 
-/**
- * A subgraph answers HTTP 400 with BAD_USER_INPUT when the client's variables do not coerce there
- * (custom scalars such as DateTime are opaque to the gateway, so only the subgraph can refuse
- * them): that is the client's mistake, reported as such, not a gateway fault.
- */
-function rejectedInput(error: Error): AppError | undefined {
-  const body = (error as { extensions?: { response?: { body?: unknown } } }).extensions?.response?.body;
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The subgraph's BAD_USER_INPUT error of a 400 answer, if that is what it was. */
+function rejectedInput(body: unknown): AppError | undefined {
   const first = (body as { errors?: { message?: unknown; extensions?: { code?: unknown } }[] } | undefined)?.errors?.[0];
   if (first?.extensions?.code !== ErrorCode.BAD_USER_INPUT || typeof first.message !== 'string') return undefined;
   return new AppError(ErrorCode.BAD_USER_INPUT, first.message.slice(0, 500));

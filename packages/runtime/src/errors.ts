@@ -11,6 +11,8 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   RESYNC_REQUIRED: 'RESYNC_REQUIRED',
   UNAVAILABLE: 'UNAVAILABLE',
+  /** A service behind the gateway did not answer within its bound; other parts of the result may still be there. */
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
