@@ -14,8 +14,11 @@ const LEAKY_EXTENSIONS = ['response', 'exception', 'stacktrace'];
  */
 const INTERNAL_EXTENSIONS = ['serviceName', 'service', 'subgraph', 'url', 'query', 'variables'];
 
-/** UNAVAILABLE messages name the subgraph that failed; in production the client gets this instead. */
-const UNAVAILABLE_MESSAGE = 'Service temporarily unavailable; retry later';
+/** UNAVAILABLE and UPSTREAM_TIMEOUT messages name the subgraph that failed; in production the client gets these instead. */
+const GENERIC_MESSAGES: Partial<Record<string, string>> = {
+  [ErrorCode.UNAVAILABLE]: 'Service temporarily unavailable; retry later',
+  [ErrorCode.UPSTREAM_TIMEOUT]: 'A service did not answer in time; retry later',
+};
 
 /** `formatGraphQLError` (codes kept, internals masked) plus the gateway's downstream extensions stripped. */
 export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
@@ -27,7 +30,8 @@ export function gatewayErrorFormatter(nodeEnv: 'development' | 'test' | 'product
   if (nodeEnv !== 'production') return formatGatewayError;
   return (formatted, error) => {
     const result = without(formatGatewayError(formatted, error), INTERNAL_EXTENSIONS);
-    return result.extensions?.code === ErrorCode.UNAVAILABLE ? { ...result, message: UNAVAILABLE_MESSAGE } : result;
+    const generic = GENERIC_MESSAGES[String(result.extensions?.code)];
+    return generic ? { ...result, message: generic } : result;
   };
 }
 

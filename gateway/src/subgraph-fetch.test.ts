@@ -8,11 +8,12 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { callerFromRequest, createLogger, createMetrics, DEV_INTERNAL_TOKEN_SECRET, startHttpService } from '@taskgraph/runtime';
+import { testGatewayConfig } from '@taskgraph/testing';
 import { parse } from 'graphql';
 import { createGateway, type Gateway } from './app.js';
 import { signDevToken } from './auth.js';
 import { composeSupergraph } from './compose.js';
-import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, testGatewayConfig } from './config.js';
+import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET } from './config.js';
 import { postGraphQL } from './fixtures/subgraphs.js';
 
 const VIEWER_SDL = `
