@@ -20,6 +20,7 @@ export default {
     '^@taskgraph/testing$': '<rootDir>/packages/testing/src/index.ts',
     '^@taskgraph/gateway$': '<rootDir>/gateway/src/app.ts',
     '^@taskgraph/client$': '<rootDir>/client/src/index.ts',
+    '^@taskgraph/client/apollo$': '<rootDir>/client/src/apollo/index.ts',
     '^@taskgraph/subgraph-(.*)$': '<rootDir>/subgraphs/$1/src/app.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -218,10 +218,10 @@ it('rejects malformed, deep, wide and oversized GraphQL requests with codes, qui
     ['huge first', q('{ tasks(first: 2147483647) { edges { node { id } } } }')],
     ['negative first', q('{ tasks(first: -5) { edges { node { id } } } }')],
     ['int overflow', q('{ tasks(first: 99999999999999999999) { edges { node { id } } } }')],
-    ['bad cursor', q('query($c: String) { tasks(after: $c) { edges { node { id } } } }', { c: '!!!not-base64%%%' })],
+    ['bad cursor', q('query($c: Cursor) { tasks(after: $c) { edges { node { id } } } }', { c: '!!!not-base64%%%' })],
     [
       'cursor of another shape',
-      q('query($c: String) { tasks(after: $c) { edges { node { id } } } }', { c: Buffer.from('{"a":[1,{}]}').toString('base64') }),
+      q('query($c: Cursor) { tasks(after: $c) { edges { node { id } } } }', { c: Buffer.from('{"a":[1,{}]}').toString('base64') }),
     ],
     ['two anonymous operations', q('{ tasks { edges { node { id } } } } { tasks { edges { node { id } } } }')],
     ['text/plain (CSRF)', q('{ tasks { edges { node { id } } } }'), { 'content-type': 'text/plain' }],

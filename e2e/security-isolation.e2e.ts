@@ -115,7 +115,7 @@ describe('through the gateway over HTTP', () => {
       ['tasks', '{ tasks(first: 100) { edges { node { id title notes } } } }', {}],
       [
         'tasks(after: alice cursor)',
-        'query($c: String) { tasks(first: 100, after: $c) { edges { node { id title } } } }',
+        'query($c: Cursor) { tasks(first: 100, after: $c) { edges { node { id title } } } }',
         { c: victim.taskCursor },
       ],
       ['tasks(search)', 'query($s: String) { tasks(first: 100, filter: { search: $s }) { edges { node { id title } } } }', { s: nonce }],
@@ -128,13 +128,13 @@ describe('through the gateway over HTTP', () => {
       ['auditLog', '{ auditLog(first: 100) { edges { node { taskId task { title } } } } }', {}],
       [
         'auditLog(after: alice cursor)',
-        'query($c: String) { auditLog(first: 100, after: $c) { edges { node { taskId } } } }',
+        'query($c: Cursor) { auditLog(first: 100, after: $c) { edges { node { taskId } } } }',
         { c: victim.auditCursor },
       ],
       ['notifications', '{ notifications(first: 100) { edges { node { id title body task { title } } } } }', {}],
       [
         'notifications(after: alice cursor)',
-        'query($c: String) { notifications(first: 100, after: $c) { edges { node { title } } } }',
+        'query($c: Cursor) { notifications(first: 100, after: $c) { edges { node { title } } } }',
         { c: victim.notificationCursor },
       ],
       ['unreadNotificationCount', '{ unreadNotificationCount }', {}],

@@ -25,7 +25,7 @@ import { fmt, median } from '../lib/stats.js';
 import type { GatewayKind } from '../procs/gateway.js';
 import type { HttpLoadRequest, HttpLoadResult } from '../procs/http-load.js';
 
-export const QUERY = `query TaskBoard($after: String) {
+export const QUERY = `query TaskBoard($after: Cursor) {
   tasks(first: 20, after: $after, orderBy: CREATED_AT_ASC) {
     edges { node {
       id title status priority dueAt version

@@ -228,7 +228,7 @@ describe('audit subgraph', () => {
     };
     const PAGE = 'edges { cursor node { eventId } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }';
     const log = (filter: Record<string, unknown>) => (after: string | null) =>
-      gql(user, `query($f: AuditFilter, $a: String) { auditLog(filter: $f, first: 4, after: $a) { ${PAGE} } }`, {
+      gql(user, `query($f: AuditFilter, $a: Cursor) { auditLog(filter: $f, first: 4, after: $a) { ${PAGE} } }`, {
         f: filter,
         a: after,
       }).then((r) => r.data!.auditLog);
@@ -251,7 +251,7 @@ describe('audit subgraph', () => {
     const history = (after: string | null) =>
       gql(
         user,
-        `query($r: [_Any!]!, $a: String) { _entities(representations: $r) { ... on Task { history(first: 2, after: $a) { ${PAGE} } } } }`,
+        `query($r: [_Any!]!, $a: Cursor) { _entities(representations: $r) { ... on Task { history(first: 2, after: $a) { ${PAGE} } } } }`,
         {
           r: [{ __typename: 'Task', id: tasks[0]!.id }],
           a: after,
@@ -273,7 +273,7 @@ describe('audit subgraph', () => {
       ['{ auditLog(first: 101) { edges { cursor } } }', {}],
       ['{ auditLog(first: 0) { edges { cursor } } }', {}],
       ['{ auditLog(after: "garbage") { edges { cursor } } }', {}],
-      ['query($a: String) { auditLog(after: $a) { edges { cursor } } }', { a: historyCursor }],
+      ['query($a: Cursor) { auditLog(after: $a) { edges { cursor } } }', { a: historyCursor }],
       ['query($f: AuditFilter) { auditLog(filter: $f) { edges { cursor } } }', { f: { from: 'yesterday' } }],
       ['query($f: AuditFilter) { auditLog(filter: $f) { edges { cursor } } }', { f: { to: '2026-13-45T10:00:00Z' } }],
       ['{ auditLog(filter: { from: "2026-11-02T00:00:00Z", to: "2026-11-01T00:00:00Z" }) { edges { cursor } } }', {}],
@@ -282,7 +282,7 @@ describe('audit subgraph', () => {
         {},
       ],
       [
-        'query($a: String) { _entities(representations: [{ __typename: "Task", id: "x" }]) { ... on Task { history(after: $a) { edges { cursor } } } } }',
+        'query($a: Cursor) { _entities(representations: [{ __typename: "Task", id: "x" }]) { ... on Task { history(after: $a) { edges { cursor } } } } }',
         { a: logCursor },
       ],
     ];

@@ -39,7 +39,7 @@ async function taskWithPassedReminders(user: string, count: number, title = 'tas
   return task;
 }
 
-const LIST = `query($first: Int, $after: String, $unreadOnly: Boolean) {
+const LIST = `query($first: Int, $after: Cursor, $unreadOnly: Boolean) {
   notifications(first: $first, after: $after, unreadOnly: $unreadOnly) {
     edges { cursor node { id kind title body fireAt createdAt readAt task { id } } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }

@@ -156,7 +156,7 @@ describe('tasks subgraph', () => {
       for (let guard = 0; guard < 10; guard++) {
         const res: GqlResult<any> = await gql(
           user,
-          `query($after: String) { tasks(${args}, first: 3, after: $after) { edges { cursor node { title } } pageInfo { hasNextPage endCursor } } }`,
+          `query($after: Cursor) { tasks(${args}, first: 3, after: $after) { edges { cursor node { title } } pageInfo { hasNextPage endCursor } } }`,
           { after },
         );
         expect(res.errors).toBeUndefined();
