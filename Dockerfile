@@ -60,7 +60,8 @@ USER 10001:10001
 WORKDIR /app/${SERVICE}
 EXPOSE ${PORT}
 # Docker / compose only (Kubernetes uses the probes in k8s/). No curl in the slim image: use node's fetch.
+# NODE_ENV=production serves /healthz on the admin listener only: ADMIN_PORT, by default PORT + 5000.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.ADMIN_PORT || Number(process.env.PORT) + 5000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/index.js"]

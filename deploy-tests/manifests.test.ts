@@ -1,6 +1,7 @@
 import { ALL_TOPICS, deadLetterTopic } from '@taskgraph/events';
 import { APPS, appById, repoPath } from './support/apps.js';
 import { daprComponentProblems, pubsubWiringProblems, resiliencyProblems } from './support/dapr-checks.js';
+import { adminPortProblems, publicExposureProblems } from './support/exposure-checks.js';
 import { isBuiltIn, schemaProblems } from './support/k8s-schema.js';
 import { kafkaTopics, strimziProblems, topicProblems } from './support/kafka-checks.js';
 import { renderKustomization } from './support/kustomize.js';
@@ -59,6 +60,15 @@ describe.each(['minikube', 'cloud'])('k8s/overlays/%s', (overlay) => {
 
   it('exposes the gateway through an Ingress that keeps WebSockets open', () => {
     expect(ingressProblems(objects, appById('gateway'))).toEqual([]);
+  });
+
+  it.each(APPS.map((a) => a.id))('serves %s health and metrics on its admin port only (probes, Prometheus, no Service)', (id) => {
+    expect(adminPortProblems(objects, appById(id))).toEqual([]);
+  });
+
+  it('lets the public Ingress reach neither /healthz, /readyz, /metrics nor an admin port', () => {
+    expect(objects.filter((o) => o.kind === 'Ingress')).toHaveLength(1);
+    expect(publicExposureProblems(objects, APPS)).toEqual([]);
   });
 
   it('runs Kafka in KRaft mode with node pools', () => {

@@ -106,6 +106,8 @@ export function dockerfileProblems(text: string): string[] {
   if (!healthcheck || /^NONE\b/i.test(healthcheck)) problems.push('Dockerfile: the runtime stage needs a HEALTHCHECK');
   else {
     if (!healthcheck.includes('/healthz')) problems.push('Dockerfile: HEALTHCHECK must probe /healthz');
+    // Production serves /healthz on the admin listener only (packages/runtime resolveAdminPort).
+    if (!healthcheck.includes('ADMIN_PORT')) problems.push('Dockerfile: HEALTHCHECK must probe the admin port (ADMIN_PORT)');
     if (/\b(curl|wget)\b/.test(healthcheck)) problems.push('Dockerfile: HEALTHCHECK must not need curl/wget (not in the slim image)');
   }
   if (all('EXPOSE').length === 0) problems.push('Dockerfile: the runtime stage must EXPOSE the service port');

@@ -189,11 +189,10 @@ function generateSecret(entry: SecretGeneratorEntry, root: string, file: string)
     const path = insideRoot(resolve(root, env), root, file);
     const source = existsSync(path) ? path : `${path}.example`;
     if (!existsSync(source)) throw new Error(`${rel(file)}: secretGenerator ${entry.name}: env file ${env} does not exist`);
-    readFileSync(source, 'utf8')
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => line !== '' && !line.startsWith('#'))
-      .forEach((line) => pairs.push(splitPair(line, rel(source))));
+    for (const line of readFileSync(source, 'utf8').split('\n')) {
+      const trimmed = line.trim();
+      if (trimmed !== '' && !trimmed.startsWith('#')) pairs.push(splitPair(trimmed, rel(source)));
+    }
   }
   const data: Record<string, string> = {};
   for (const [key, value] of pairs) {

@@ -1,4 +1,5 @@
 import type { AppSpec } from './apps.js';
+import { adminPortOf } from './exposure-checks.js';
 import { parseImage, podSpecs } from './kustomize.js';
 import { type K8sObject, objectId } from './manifest.js';
 
@@ -52,7 +53,8 @@ export function appDeploymentProblems(objects: K8sObject[], app: AppSpec): strin
     if (!get) problems.push(`${id}: ${probe} must be an httpGet probe`);
     else {
       if (get.path !== path) problems.push(`${id}: ${probe} path must be ${path} (got ${get.path})`);
-      if (resolvePort(get.port, c) !== app.port) problems.push(`${id}: ${probe} must target the app port ${app.port} (got ${get.port})`);
+      if (resolvePort(get.port, c) !== adminPortOf(app))
+        problems.push(`${id}: ${probe} must target the admin port ${adminPortOf(app)} (got ${get.port})`);
     }
   }
 

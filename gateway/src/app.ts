@@ -147,6 +147,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
       name: 'gateway',
       host: config.host,
       port: config.port,
+      adminPort: config.adminPort,
       logger,
       metrics,
       readiness,

@@ -1,6 +1,14 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baseEnvShape, ConfigError, DEV_INTERNAL_TOKEN_SECRET, parseEnv, portSchema, requireSecret } from '@taskgraph/runtime';
+import {
+  baseEnvShape,
+  ConfigError,
+  DEV_INTERNAL_TOKEN_SECRET,
+  parseEnv,
+  portSchema,
+  requireSecret,
+  resolveAdminPort,
+} from '@taskgraph/runtime';
 import { z } from 'zod';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type JwtConfig } from './auth.js';
 import { DEFAULT_LIMITS, type QueryLimits } from './limits.js';
@@ -42,6 +50,8 @@ export interface GatewayConfig {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** `ADMIN_PORT`: /healthz, /readyz, /metrics off the public port (production default 9000); undefined: on `port`. */
+  adminPort?: number;
   logLevel: string;
   jwt: JwtConfig;
   /** Signs the internal tokens subgraphs require (header `x-taskgraph-internal`). */
@@ -69,6 +79,7 @@ const gatewayEnvShape = {
   LOG_LEVEL: baseEnvShape.LOG_LEVEL,
   INTERNAL_TOKEN_SECRET: baseEnvShape.INTERNAL_TOKEN_SECRET,
   PORT: portSchema(GATEWAY_PORT),
+  ADMIN_PORT: baseEnvShape.ADMIN_PORT,
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   JWT_ISSUER: z.string().min(1).default(DEFAULT_JWT_ISSUER),
@@ -116,6 +127,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     nodeEnv: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    adminPort: resolveAdminPort(e.NODE_ENV, e.PORT, e.ADMIN_PORT),
     logLevel: e.LOG_LEVEL,
     jwt: {
       ...(e.JWT_JWKS_URL ? { jwksUrl: e.JWT_JWKS_URL } : { secret: e.JWT_SECRET ?? DEV_JWT_SECRET }),

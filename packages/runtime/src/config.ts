@@ -28,7 +28,28 @@ export const baseEnvShape = {
   DAPR_API_TOKEN: z.string().min(1).optional(),
   /** Dapr Jobs API route: `auto` (from the sidecar's runtime version: stable `v1.0` on ≥ 1.18), or forced. */
   DAPR_JOBS_API: z.enum(['auto', 'v1.0', 'v1.0-alpha1']).default('auto'),
+  /** Admin listener for /healthz, /readyz, /metrics (`resolveAdminPort`); 0 picks a free port. */
+  ADMIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 } as const;
+
+/** In production the admin listener defaults to the service port + this (gateway 9000, tasks 9001, … sync 9004). */
+export const ADMIN_PORT_OFFSET = 5000;
+
+/**
+ * The admin listener's port (health and metrics, never on the public port): `ADMIN_PORT` when set; in
+ * production `port + ADMIN_PORT_OFFSET` (a free port when `port` is 0); otherwise undefined, and they stay
+ * on the public port for convenience (development, tests).
+ */
+export function resolveAdminPort(nodeEnv: string, port: number, adminPort: number | undefined): number | undefined {
+  if (adminPort !== undefined) {
+    if (adminPort !== 0 && adminPort === port) throw new ConfigError([`ADMIN_PORT: must differ from PORT (${port})`]);
+    return adminPort;
+  }
+  if (nodeEnv !== 'production') return undefined;
+  if (port === 0) return 0;
+  if (port + ADMIN_PORT_OFFSET > 65535) throw new ConfigError([`ADMIN_PORT: required when PORT + ${ADMIN_PORT_OFFSET} exceeds 65535`]);
+  return port + ADMIN_PORT_OFFSET;
+}
 
 /** Secret used in development only; production must set INTERNAL_TOKEN_SECRET. */
 export const DEV_INTERNAL_TOKEN_SECRET = 'taskgraph-dev-internal-secret-do-not-use-in-prod';
@@ -66,6 +87,8 @@ export interface ServiceConfig {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** Health and metrics listener (`resolveAdminPort`); undefined: on `port`. */
+  adminPort?: number;
   logLevel: string;
   /** Unset → the service starts embedded Postgres under `dataDir`. */
   databaseUrl: string | undefined;
@@ -98,6 +121,7 @@ export function loadServiceConfig(defaultPort: number, env: NodeJS.ProcessEnv = 
     nodeEnv: parsed.NODE_ENV,
     host: parsed.HOST,
     port: parsed.PORT,
+    adminPort: resolveAdminPort(parsed.NODE_ENV, parsed.PORT, parsed.ADMIN_PORT),
     logLevel: parsed.LOG_LEVEL,
     databaseUrl: parsed.DATABASE_URL,
     dataDir: parsed.DATA_DIR,

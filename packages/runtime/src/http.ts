@@ -42,14 +42,29 @@ export interface HttpServiceOptions<TContext extends BaseContext> {
   graphql?: GraphQLMount<TContext>;
   /** Requests larger than this are refused with 413 (default 1 MiB). */
   maxBodyBytes?: number;
+  /**
+   * The admin listener (`ADMIN_PORT`, ARCHITECTURE §8): when set, `/healthz`, `/readyz` and `/metrics` are
+   * served only there, on `host`, and the public port answers them 404 (production: the Ingress and the
+   * internet never reach them). Unset (development, tests): they are served on the public port.
+   * `GET /dapr/healthz` stays on the public port either way: daprd's app health check can only probe the
+   * app port (liveness only, no detail).
+   */
+  adminPort?: number;
 }
 
 export interface HttpService {
   readonly server: Server;
   readonly url: string;
   readonly port: number;
+  /** Base URL of the admin listener (health, metrics), or `url` when they share the public port. */
+  readonly adminUrl: string;
   close(): Promise<void>;
 }
+
+/** Paths served by the admin listener (or the public port when there is none). */
+export const ADMIN_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
+/** Liveness path for daprd's app health check, always on the app (public) port. */
+export const DAPR_APP_HEALTH_PATH = '/dapr/healthz';
 
 export class BodyTooLargeError extends Error {}
 
@@ -122,29 +137,38 @@ async function handleGraphQL<TContext extends BaseContext>(
 }
 
 /**
- * Starts the service's HTTP server: `/healthz`, `/readyz`, `/metrics`, GraphQL and extra routes.
- * Port 0 picks a free port (tests).
+ * Starts the service's HTTP server: GraphQL, extra routes, `GET /dapr/healthz`, and `/healthz`, `/readyz`,
+ * `/metrics` (on the admin listener when `adminPort` is set, else on the same port). Port 0 picks a free
+ * port (tests).
  */
 export async function startHttpService<TContext extends BaseContext>(options: HttpServiceOptions<TContext>): Promise<HttpService> {
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const gqlPath = options.graphql?.path ?? '/graphql';
+  const split = options.adminPort !== undefined;
+  /** Serves an admin path; false when `pathname` is not one. */
+  const serveAdmin = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> => {
+    if (req.method !== 'GET') return false;
+    if (pathname === '/healthz') sendJson(res, 200, { ok: true, service: options.name });
+    else if (pathname === '/readyz') {
+      const report = await runReadiness(options.readiness);
+      sendJson(res, report.ok ? 200 : 503, { service: options.name, ...report });
+    } else if (pathname === '/metrics') {
+      const text = await options.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
+      res.end(text);
+    } else return false;
+    return true;
+  };
   const server = createServer(async (req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://localhost');
     let route = 'other';
     try {
-      if (req.method === 'GET' && url.pathname === '/healthz') {
-        route = '/healthz';
-        sendJson(res, 200, { ok: true, service: options.name });
-      } else if (req.method === 'GET' && url.pathname === '/readyz') {
-        route = '/readyz';
-        const report = await runReadiness(options.readiness);
-        sendJson(res, report.ok ? 200 : 503, { service: options.name, ...report });
-      } else if (req.method === 'GET' && url.pathname === '/metrics') {
-        route = '/metrics';
-        const text = await options.metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
-        res.end(text);
+      if (!split && (await serveAdmin(req, res, url.pathname))) {
+        route = url.pathname;
+      } else if (req.method === 'GET' && url.pathname === DAPR_APP_HEALTH_PATH) {
+        route = DAPR_APP_HEALTH_PATH;
+        sendJson(res, 200, { ok: true });
       } else if (options.graphql && url.pathname === gqlPath) {
         route = gqlPath;
         const body = await readBody(req, maxBody);
@@ -173,23 +197,55 @@ export async function startHttpService<TContext extends BaseContext>(options: Ht
     }
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolveListen());
-  });
+  await listen(server, options.port, options.host);
+  const admin = split ? createServer((req, res) => void serveAdminRequest(req, res)) : undefined;
+  async function serveAdminRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    try {
+      if (!(await serveAdmin(req, res, pathname))) sendJson(res, 404, { error: 'not found' });
+    } catch (error) {
+      options.logger.error({ err: error, path: pathname }, 'admin request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+    }
+  }
+  if (admin) {
+    try {
+      await listen(admin, options.adminPort ?? 0, options.host);
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  }
   const { port } = server.address() as AddressInfo;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const base = (p: number) => `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${p}`;
+  const url = base(port);
   return {
     server,
     url,
     port,
-    close: () =>
-      new Promise<void>((resolveClose) => {
-        server.close(() => resolveClose());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2_000).unref();
-      }),
+    adminUrl: admin ? base((admin.address() as AddressInfo).port) : url,
+    close: async () => {
+      await Promise.all([server, ...(admin ? [admin] : [])].map(closeServer));
+    },
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolveClose) => {
+    server.close(() => resolveClose());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2_000).unref();
+  });
 }
 
 function findRoute(routes: HttpRoute[], method: string, path: string): { route: HttpRoute; params: string[] } | undefined {

@@ -33,7 +33,7 @@ export interface ServiceRuntimeOptions {
 
 /** Options of `ServiceRuntime.serve`. */
 export interface SubgraphServeOptions<TContext extends object> {
-  config: Pick<ServiceConfig, 'host' | 'port' | 'internalTokenSecret'>;
+  config: Pick<ServiceConfig, 'host' | 'port' | 'adminPort' | 'internalTokenSecret'>;
   /** The subgraph's parsed SDL and resolvers (schema-first, CONVENTIONS §2). */
   typeDefs: Parameters<typeof createSubgraphServer>[0];
   resolvers: Parameters<typeof createSubgraphServer>[1];
@@ -107,6 +107,7 @@ export async function startServiceRuntime(options: ServiceRuntimeOptions): Promi
           name,
           host: serve.config.host,
           port: serve.config.port,
+          adminPort: serve.config.adminPort,
           logger,
           metrics,
           readiness: serve.readiness ?? readiness,
