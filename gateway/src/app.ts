@@ -46,6 +46,8 @@ export interface Gateway {
   /** GraphQL endpoint, `http://<host>:<port>/graphql`. */
   readonly url: string;
   readonly port: number;
+  /** Where `/healthz`, `/readyz` and `/metrics` are served: the admin listener (`config.adminPort`), else the public base URL. */
+  readonly adminUrl: string;
   readonly server: Server;
   readonly config: GatewayConfig;
   readonly apollo: ApolloServer<GatewayContext>;
@@ -176,6 +178,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   const gateway: Omit<Gateway, 'subscriptions'> = {
     url: `${service.url}/graphql`,
     port: service.port,
+    adminUrl: service.adminUrl,
     server: service.server,
     config,
     apollo,
