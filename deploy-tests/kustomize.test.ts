@@ -21,6 +21,30 @@ describe('the kustomize renderer used by the deploy tests', () => {
     expect(() => renderKustomization(fixture('unsupported-field'))).toThrow(/unsupported kustomization fields configMapGenerator/);
   });
 
+  it('generates Secrets from literals and env files (a missing env file is read from its .example), namespaced', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    expect(renderKustomization(fixture('secret-generator'))).toEqual([
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'literal-secret', namespace: 'demo' },
+        type: 'Opaque',
+        data: { user: b64('alice'), url: b64('postgres://a:b@host:5432/db?x=1') },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'env-secret', namespace: 'demo' },
+        type: 'Opaque',
+        data: { token: b64('example-value') },
+      },
+    ]);
+  });
+
+  it('refuses a secretGenerator whose name kustomize would suffix with a hash', () => {
+    expect(() => renderKustomization(fixture('secret-generator-hashed'))).toThrow(/disableNameSuffixHash/);
+  });
+
   it('refuses a patch that matches nothing', () => {
     expect(() => renderKustomization(fixture('unmatched-patch'))).toThrow(/matches no object/);
   });
