@@ -21,9 +21,11 @@ export interface ClientStreamHooks {
   onOverflow(stream: ClientStream, reason: string): void;
   /** The stream stopped (return, overflow, end drained): detach it from its pipeline. Called once. */
   onDetach(stream: ClientStream): void;
+  /** A result was taken by graphql-ws to write to the socket, `seconds` after it was pushed (delivery lag `client_write`). */
+  onTaken?(seconds: number): void;
 }
 
-type Pending = { result: FormattedExecutionResult; bytes: number };
+type Pending = { result: FormattedExecutionResult; bytes: number; pushedAt: bigint };
 
 /**
  * One client subscription's outgoing results: an async iterator graphql-ws pulls from, with a
@@ -60,6 +62,7 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
+      this.hooks.onTaken?.(0);
       waiter.resolve({ value: result, done: false });
       return;
     }
@@ -69,7 +72,7 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
       this.hooks.onOverflow(this, reason);
       return;
     }
-    this.queue.push({ result, bytes });
+    this.queue.push({ result, bytes, pushedAt: process.hrtime.bigint() });
     this.queuedBytes += bytes;
   }
 
@@ -97,6 +100,7 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
     const head = this.queue.shift();
     if (head) {
       this.queuedBytes -= head.bytes;
+      this.hooks.onTaken?.(Number(process.hrtime.bigint() - head.pushedAt) / 1e9);
       return Promise.resolve({ value: head.result, done: false });
     }
     if (this.done) return Promise.resolve({ value: undefined, done: true });

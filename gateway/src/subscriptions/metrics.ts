@@ -15,6 +15,8 @@ export interface SubscriptionMetrics {
   readonly slowConsumers: Counter;
   /** Upstream event received → client result ready (entity fetches included). */
   readonly eventSeconds: Histogram;
+  /** The runtime's `delivery_lag_seconds`: this process observes `gateway_resolve` and `client_write`. */
+  readonly deliveryLag: Histogram<'stage'>;
 }
 
 function metric<T>(registry: Registry, name: string, create: () => T): T {
@@ -26,6 +28,7 @@ export function createSubscriptionMetrics(metrics: Metrics): SubscriptionMetrics
   const r = metrics.registry;
   return {
     subscriptions: metrics.subscriptionsOpen,
+    deliveryLag: metrics.deliveryLag,
     connections: metric(
       r,
       'subscription_connections_open',

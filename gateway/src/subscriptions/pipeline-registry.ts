@@ -56,6 +56,7 @@ export class PipelineRegistry {
         metrics.subscriptions.dec();
         pipeline.remove(detached);
       },
+      onTaken: (seconds) => metrics.deliveryLag.observe({ stage: 'client_write' }, seconds),
     });
     pipeline.add(stream);
     if (!existing) this.connect(pipeline, request);

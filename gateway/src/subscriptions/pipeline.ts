@@ -108,7 +108,9 @@ export class Pipeline implements UpstreamListener {
     const result = await executeSubscriptionEvent(this.execution, slot.event!);
     this.running--;
     if (this.disposed) return;
-    this.metrics.eventSeconds.observe(Number(process.hrtime.bigint() - slot.receivedAt) / 1e9);
+    const seconds = Number(process.hrtime.bigint() - slot.receivedAt) / 1e9;
+    this.metrics.eventSeconds.observe(seconds);
+    this.metrics.deliveryLag.observe({ stage: 'gateway_resolve' }, seconds);
     slot.output = { kind: 'result', result, bytes: Buffer.byteLength(JSON.stringify(result)) };
     this.flush();
     this.pump();

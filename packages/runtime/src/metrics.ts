@@ -10,7 +10,21 @@ export interface Metrics {
   readonly subscriptionsOpen: Gauge;
   /** SQL statements sent by this service (N+1 checks, benchmarks). */
   readonly dbQueries: Counter;
+  /** `delivery_lag_seconds{stage}`: time a live update spends in each stage of its way to a subscriber (`DeliveryStage`). */
+  readonly deliveryLag: Histogram<'stage'>;
 }
+
+/**
+ * The stages of a live update, in order; each is observed by the process that runs it, so the
+ * slowest stage (the next bottleneck) shows in `delivery_lag_seconds{stage}` and in
+ * `npm run bench -- realtime`:
+ * - `consumer` (sync): the event occurred (the mutation's transaction) → sync's consumer stored it;
+ * - `sync_push` (sync): stored → handed to a live subscription's graphql-ws stream (queue wait);
+ * - `gateway_resolve` (gateway): upstream event received → client result ready (entity fetches);
+ * - `client_write` (gateway): result ready → taken by graphql-ws to write to the client's socket.
+ */
+export const DELIVERY_STAGES = ['consumer', 'sync_push', 'gateway_resolve', 'client_write'] as const;
+export type DeliveryStage = (typeof DELIVERY_STAGES)[number];
 
 export function createMetrics(service: string): Metrics {
   const registry = new Registry();
@@ -45,5 +59,12 @@ export function createMetrics(service: string): Metrics {
     }),
     subscriptionsOpen: new Gauge({ name: 'subscriptions_open', help: 'Open GraphQL subscriptions', registers: [registry] }),
     dbQueries: new Counter({ name: 'db_queries_total', help: 'SQL statements sent', registers: [registry] }),
+    deliveryLag: new Histogram({
+      name: 'delivery_lag_seconds',
+      help: 'Time a live update spends in each delivery stage (consumer, sync_push, gateway_resolve, client_write)',
+      labelNames: ['stage'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
   };
 }

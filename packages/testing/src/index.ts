@@ -2,6 +2,7 @@ export * from './dapr/broker-double.js';
 export * from './dapr/jobs-double.js';
 export * from './dapr/sidecar-double.js';
 export * from './database.js';
+export * from './delivery-lag.js';
 export * from './gateway-client.js';
 export * from './gateway-config.js';
 export * from './latency-probe.js';

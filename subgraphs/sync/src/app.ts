@@ -79,7 +79,11 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
     group: groups.taskUpdates,
     topic: Topic.TaskUpdates,
     handler: taskUpdateIngest({
-      onStored: release ? () => release.wake() : (update) => livePushes.inc(feed.taskUpdates.publish(update.userId, update)),
+      onStored: (update) => {
+        feed.delivery.stored(update);
+        if (release) release.wake();
+        else livePushes.inc(feed.taskUpdates.publish(update.userId, update));
+      },
       logger,
       retentionMs: settings.retentionSeconds * 1000,
       touchedUsers,

@@ -2,6 +2,7 @@ import type { Database, Metrics } from '@taskgraph/runtime';
 import type { SyncSettings } from '../config.js';
 import type { TaskUpdate } from '../entities/task-update.entity.js';
 import { TaskUpdateRepository } from '../repositories/task-update.repository.js';
+import { DeliveryClock } from './delivery-lag.js';
 import { LiveHub } from './live-hub.js';
 import { openLiveStream } from './live-stream.js';
 import type { ReminderDue } from './reminder-due.js';
@@ -21,7 +22,9 @@ export interface RetentionInfo {
  * the streams the `Subscription` resolvers open for one caller.
  */
 export class SyncFeed {
-  readonly taskUpdates = new LiveHub<TaskUpdate>();
+  /** Delivery lag of sync's stages (`consumer`, `sync_push`). */
+  readonly delivery: DeliveryClock;
+  readonly taskUpdates: LiveHub<TaskUpdate>;
   readonly reminders = new LiveHub<ReminderDue>();
 
   /** Set in dapr mode: the cursor up to which live publishing has gone (ordered release). */
@@ -31,14 +34,17 @@ export class SyncFeed {
     private readonly db: Database,
     private readonly settings: SyncSettings,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.delivery = new DeliveryClock(metrics.deliveryLag);
+    this.taskUpdates = this.delivery.hub();
+  }
 
   /** The caller's task updates (replay after `after`, then live). Rejects with RESYNC_REQUIRED / BAD_USER_INPUT. */
   async openTaskUpdates(userId: string, filter: TaskUpdateFilterInput | null | undefined, after: bigint | null | undefined) {
     const match = toMatch(filter);
     this.metrics.subscriptionsOpen.inc();
     let ended = false;
-    return openTaskUpdateStream({
+    const stream = await openTaskUpdateStream({
       hub: this.taskUpdates,
       repository: () => new TaskUpdateRepository(this.db.fork()),
       userId,
@@ -53,6 +59,7 @@ export class SyncFeed {
         this.metrics.subscriptionsOpen.dec();
       },
     });
+    return this.delivery.track(stream);
   }
 
   /** The caller's reminders as they fire (live only). */
