@@ -2,6 +2,7 @@
  * The one codegen configuration of the client (root `codegen.ts` and the type-error fixtures both
  * build theirs here, so the fixtures test exactly what `npm run codegen` does).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Supergraph } from '@apollo/federation-internals';
 import type { CodegenConfig } from '@graphql-codegen/cli';
@@ -31,13 +32,20 @@ export interface ClientCodegenOptions {
   emitSchema?: boolean;
 }
 
-/** `@graphql-codegen/cli` config: client preset, string-union enums, no fragment masking. */
+/** `@graphql-codegen/cli` config: client preset with persisted documents, string-union enums, no fragment masking. */
 export function clientCodegenConfig(options: ClientCodegenOptions): CodegenConfig {
   const schema = apiSchemaSdl(options.supergraphPath);
   const generates: CodegenConfig['generates'] = {
     [options.outDir]: {
       preset: 'client',
-      presetConfig: { fragmentMasking: false },
+      presetConfig: {
+        fragmentMasking: false,
+        // Trusted documents (docs/CLIENT.md): every document carries `__meta__.hash` (sha256 of its
+        // normalized text) and `persisted-documents.json` maps hash → text for the gateway's manifest.
+        // Plain hex, as the persisted-query extension's `sha256Hash` carries it (the preset's 'sha256'
+        // would prefix `sha256:`).
+        persistedDocuments: { mode: 'embedHashInDocument', hashAlgorithm: (text) => createHash('sha256').update(text).digest('hex') },
+      },
       config: {
         scalars: SCALARS,
         enumsAsTypes: true,

@@ -36,3 +36,16 @@ export function resumeKey(document: DocumentNode): string | undefined {
   const selectsCursor = root.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'cursor' && !s.alias);
   return selectsCursor ? (root.alias ?? root.name).value : undefined;
 }
+
+/**
+ * The document's trusted-document hash (sha256 hex of its normalized text), which `npm run codegen`
+ * embeds as `__meta__.hash` and registers in `persisted-documents.json`; undefined for documents
+ * built elsewhere.
+ */
+export function persistedHash(document: DocumentNode): string | undefined {
+  const hash = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
+  return typeof hash === 'string' ? hash : undefined;
+}
+
+/** The standard persisted-query extension (Apollo APQ shape) naming `hash`. */
+export const persistedQueryExtension = (hash: string) => ({ persistedQuery: { version: 1, sha256Hash: hash } });

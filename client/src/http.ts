@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { DocumentNode, FormattedExecutionResult } from 'graphql';
-import { operationName, printed } from './documents.js';
+import { operationName, persistedHash, persistedQueryExtension, printed } from './documents.js';
 import { ClientErrorCode, clientError, TaskgraphError } from './errors.js';
 
 /** Options of one HTTP call. */
@@ -13,6 +13,8 @@ export interface HttpTransport {
   url: string;
   fetch: typeof globalThis.fetch;
   authorization(): Promise<string>;
+  /** Send registered documents by hash only (trusted documents), falling back to text on PERSISTED_QUERY_NOT_FOUND. */
+  persistedDocuments: boolean;
 }
 
 /**
@@ -25,7 +27,25 @@ export async function executeHttp<TData, TVariables>(
   variables: TVariables | undefined,
   options: RequestOptions = {},
 ): Promise<TData> {
-  const body = JSON.stringify({ query: printed(document), operationName: operationName(document), variables: variables ?? {} });
+  const hash = transport.persistedDocuments ? persistedHash(document) : undefined;
+  if (hash !== undefined) {
+    try {
+      return await post<TData>(
+        transport,
+        { extensions: persistedQueryExtension(hash), operationName: operationName(document), variables: variables ?? {} },
+        options,
+      );
+    } catch (error) {
+      // A gateway that does not know this hash (an older manifest, allow mode): send the text, as
+      // APQ clients do. In enforce mode the text is refused too, with PERSISTED_QUERY_NOT_IN_LIST.
+      if (!(error instanceof TaskgraphError) || error.code !== 'PERSISTED_QUERY_NOT_FOUND') throw error;
+    }
+  }
+  return post<TData>(transport, { query: printed(document), operationName: operationName(document), variables: variables ?? {} }, options);
+}
+
+async function post<TData>(transport: HttpTransport, payload: Record<string, unknown>, options: RequestOptions): Promise<TData> {
+  const body = JSON.stringify(payload);
   let res: Response;
   try {
     res = await transport.fetch(transport.url, {

@@ -1,7 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { DocumentNode, FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import { type Client, CloseCode } from 'graphql-ws';
-import { operationName, printed, resumeKey } from './documents.js';
+import { operationName, persistedHash, persistedQueryExtension, printed, resumeKey } from './documents.js';
 import { ClientErrorCode, clientError, TaskgraphError } from './errors.js';
 
 /** What a subscription reports to its caller. */
@@ -37,13 +37,21 @@ export function startSubscription<TData, TVariables>(
   document: TypedDocumentNode<TData, TVariables> | DocumentNode,
   variables: TVariables | undefined,
   handlers: SubscriptionHandlers<TData>,
+  /** Trusted documents: send a registered document's hash (`query: ""`, graphql-ws needs a string), not its text. */
+  options: { persistedDocuments?: boolean } = {},
 ): ActiveSubscription {
   const key = resumeKey(document);
   // Our own copy: the caller's object stays untouched while we move `after` forward.
   const vars: Record<string, unknown> = { ...(variables as Record<string, unknown> | undefined) };
   let cursor = typeof vars.after === 'string' ? vars.after : undefined;
   let ended = false;
-  const payload = { query: printed(document), operationName: operationName(document) ?? null, variables: vars };
+  const hash = options.persistedDocuments ? persistedHash(document) : undefined;
+  const payload = {
+    query: hash === undefined ? printed(document) : '',
+    operationName: operationName(document) ?? null,
+    variables: vars,
+    ...(hash === undefined ? {} : { extensions: persistedQueryExtension(hash) }),
+  };
 
   const end = (error?: TaskgraphError) => {
     if (ended) return;

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { resolve } from 'node:path';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -14,7 +15,7 @@ import {
 } from '@taskgraph/runtime';
 import type { GraphQLSchema } from 'graphql';
 import { type Authenticate, createAuthenticator, unauthenticatedError } from './auth.js';
-import type { GatewayConfig } from './config.js';
+import { type GatewayConfig, repoRoot } from './config.js';
 import { devRoutes } from './dev-routes.js';
 import { gatewayErrorFormatter } from './error-format.js';
 import { noSubscriptionsOverHttpRule, operationResolutionPlugin } from './http-operations.js';
@@ -23,7 +24,9 @@ import { queryLimitsRule } from './limits.js';
 import { createSubgraphHttpClient, type GatewayContext, SubgraphDataSource } from './subgraph-data-source.js';
 import type { SubgraphAnswer } from './subgraph-http.js';
 import { attachSubscriptions, type SubscriptionServer } from './subscriptions/index.js';
+import { trustedDocumentsPolicy } from './subscriptions/policies/trusted-documents.js';
 import { supergraphFor } from './supergraph.js';
+import { checkTrustedRequest, DEFAULT_TRUSTED_DOCUMENTS_PATH, loadTrustedDocumentsIfPresent, manifestCache } from './trusted-documents.js';
 
 export * from './auth.js';
 export * from './compose.js';
@@ -32,6 +35,7 @@ export * from './error-format.js';
 export * from './limits.js';
 export * from './subgraph-data-source.js';
 export * from './subscriptions/index.js';
+export * from './trusted-documents.js';
 
 /** The schema the gateway currently serves; replaced when a live supergraph changes. */
 export interface GatewaySchema {
@@ -86,6 +90,12 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   const metrics = createMetrics('gateway');
   const development = config.nodeEnv === 'development';
   const formatError = gatewayErrorFormatter(config.nodeEnv);
+  // Trusted documents: configured, else (outside production) the committed manifest in allow mode.
+  const trusted =
+    config.trustedDocuments ??
+    (config.nodeEnv === 'production'
+      ? undefined
+      : loadTrustedDocumentsIfPresent(resolve(repoRoot(), DEFAULT_TRUSTED_DOCUMENTS_PATH), false));
   const authenticate = createAuthenticator(config.jwt);
   const signer = new InternalTokenSigner(config.internalTokenSecret);
   const http = createSubgraphHttpClient(config.subgraphTimeoutMs);
@@ -118,6 +128,8 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     introspection: development,
     validationRules: [queryLimitsRule(config.limits), noSubscriptionsOverHttpRule],
     allowBatchedHttpRequests: false,
+    // Persisted queries resolve from the manifest only (no client registration, ARCHITECTURE §7).
+    persistedQueries: { cache: manifestCache(trusted), ttl: null },
     plugins: [
       operationResolutionPlugin,
       development ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
@@ -158,13 +170,16 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
       routes: devRoutes(config),
       graphql: {
         server: apollo,
-        context: async (req) => {
+        context: async (req, request) => {
+          let userId: string;
           try {
-            const { userId } = await authenticate(req.headers.authorization);
-            return { userId };
+            ({ userId } = await authenticate(req.headers.authorization));
           } catch (error) {
             throw unauthenticatedError(error);
           }
+          // Trusted documents (enforce mode): unregistered operations stop here, before Apollo parses them.
+          checkTrustedRequest(trusted, request);
+          return { userId };
         },
       },
     });
@@ -209,7 +224,8 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   };
   // Federated subscriptions over graphql-ws on the same port (gateway/src/subscriptions).
   const subscriptions = attachSubscriptions(
-    { ...gateway, formatError, validationRules: [queryLimitsRule(config.limits)] },
+    // The trusted-documents policy first: it puts a persisted operation's text into the payload.
+    { ...gateway, formatError, validationRules: [queryLimitsRule(config.limits)], policies: [trustedDocumentsPolicy(trusted)] },
     { maxPayloadBytes: config.limits.maxBodyBytes, ...config.subscriptions },
   );
   gateway.onClose(() => subscriptions.close());

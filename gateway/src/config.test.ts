@@ -85,4 +85,22 @@ describe('loadGatewayConfig', () => {
       'GATEWAY_SUBGRAPHS: unknown subgraph "billing"',
     ]);
   });
+
+  it('trusted documents: enforce by default in production once a manifest is configured; allow with the committed one in development', () => {
+    const manifest = 'client/src/__generated__/persisted-documents.json';
+    expect(loadGatewayConfig(prodSecrets).trustedDocuments).toBeUndefined();
+    const prod = loadGatewayConfig({ ...prodSecrets, TRUSTED_DOCUMENTS_MANIFEST: manifest }).trustedDocuments;
+    expect(prod?.enforce).toBe(true);
+    expect(prod?.manifest.size).toBeGreaterThan(10);
+    expect(
+      loadGatewayConfig({ ...prodSecrets, TRUSTED_DOCUMENTS_MANIFEST: manifest, TRUSTED_DOCUMENTS: 'allow' }).trustedDocuments?.enforce,
+    ).toBe(false);
+    const dev = loadGatewayConfig({}).trustedDocuments;
+    expect([dev?.enforce, dev?.manifest.size]).toEqual([false, prod?.manifest.size]);
+    expect(loadGatewayConfig({ TRUSTED_DOCUMENTS: 'enforce' }).trustedDocuments?.enforce).toBe(true);
+    expect(configError({ ...prodSecrets, TRUSTED_DOCUMENTS: 'enforce' }).issues).toEqual([
+      'TRUSTED_DOCUMENTS: enforce needs TRUSTED_DOCUMENTS_MANIFEST in production',
+    ]);
+    expect(configError({ TRUSTED_DOCUMENTS_MANIFEST: '/nonexistent/manifest.json' }).message).toMatch(/TRUSTED_DOCUMENTS_MANIFEST: ENOENT/);
+  });
 });

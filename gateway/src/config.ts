@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type JwtConfig } from './auth.js';
 import { DEFAULT_LIMITS, type QueryLimits } from './limits.js';
 import type { SubscriptionOptions } from './subscriptions/options.js';
+import { DEFAULT_TRUSTED_DOCUMENTS_PATH, loadTrustedDocumentsManifest, type TrustedDocuments } from './trusted-documents.js';
 
 /** Fixed ports of the subgraphs (CONVENTIONS: also used by `dapr/` and `k8s/`). */
 export const SUBGRAPH_PORTS = { tasks: 4001, audit: 4002, notifications: 4003, sync: 4004 } as const;
@@ -71,6 +72,11 @@ export interface GatewayConfig {
   subgraphTimeoutMs?: number;
   /** Federated subscription tunables (buffers, keep-alive); defaults in `DEFAULT_SUBSCRIPTION_OPTIONS`. */
   subscriptions?: Partial<SubscriptionOptions>;
+  /**
+   * Trusted documents (gateway/src/trusted-documents.ts). Unset: outside production the committed
+   * manifest (`DEFAULT_TRUSTED_DOCUMENTS_PATH`) in allow mode; in production none (text only).
+   */
+  trustedDocuments?: TrustedDocuments;
 }
 
 const gatewayEnvShape = {
@@ -96,6 +102,10 @@ const gatewayEnvShape = {
   GATEWAY_COMPOSE: z.enum(['static', 'live']).default('static'),
   /** Subgraphs composed in live mode (comma-separated). */
   GATEWAY_SUBGRAPHS: z.string().min(1).default(KNOWN_SUBGRAPHS.join(',')),
+  /** Trusted documents manifest (hash → document, written by `npm run codegen`). */
+  TRUSTED_DOCUMENTS_MANIFEST: z.string().min(1).optional(),
+  /** `enforce`: only registered operations run; `allow`: registered hashes resolve, text runs too. */
+  TRUSTED_DOCUMENTS: z.enum(['enforce', 'allow']).optional(),
 } as const;
 
 /**
@@ -113,6 +123,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   const liveNames = e.GATEWAY_SUBGRAPHS.split(',').map((s) => s.trim());
   for (const name of liveNames) {
     if (!KNOWN_SUBGRAPHS.includes(name as KnownSubgraph)) issues.push(`GATEWAY_SUBGRAPHS: unknown subgraph "${name}"`);
+  }
+  if (e.TRUSTED_DOCUMENTS === 'enforce' && !e.TRUSTED_DOCUMENTS_MANIFEST && production) {
+    issues.push('TRUSTED_DOCUMENTS: enforce needs TRUSTED_DOCUMENTS_MANIFEST in production');
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
@@ -142,5 +155,27 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       : { kind: 'file', path: isAbsolute(e.SUPERGRAPH_PATH) ? e.SUPERGRAPH_PATH : resolve(repoRoot(), e.SUPERGRAPH_PATH) },
     limits: { ...DEFAULT_LIMITS },
     ...(e.SUBGRAPH_TIMEOUT_MS ? { subgraphTimeoutMs: e.SUBGRAPH_TIMEOUT_MS } : {}),
+    ...trustedDocumentsFromEnv(e.TRUSTED_DOCUMENTS_MANIFEST, e.TRUSTED_DOCUMENTS, production),
   };
+}
+
+/**
+ * Production default: enforce as soon as a manifest is configured. Elsewhere the committed manifest
+ * is used in allow mode, so the dev page and typed client can send hashes against `npm start`.
+ */
+function trustedDocumentsFromEnv(
+  manifestPath: string | undefined,
+  mode: 'enforce' | 'allow' | undefined,
+  production: boolean,
+): Pick<GatewayConfig, 'trustedDocuments'> {
+  const path = manifestPath ?? (production ? undefined : DEFAULT_TRUSTED_DOCUMENTS_PATH);
+  if (!path) return {};
+  const enforce = mode ? mode === 'enforce' : production;
+  const absolute = isAbsolute(path) ? path : resolve(repoRoot(), path);
+  try {
+    return { trustedDocuments: { manifest: loadTrustedDocumentsManifest(absolute), enforce } };
+  } catch (error) {
+    if (!manifestPath && (error as NodeJS.ErrnoException).code === 'ENOENT') return {}; // no committed manifest in this image
+    throw new ConfigError([`TRUSTED_DOCUMENTS_MANIFEST: ${(error as Error).message}`]);
+  }
 }

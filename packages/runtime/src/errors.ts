@@ -14,6 +14,10 @@ export const ErrorCode = {
   /** A service behind the gateway did not answer within its bound; other parts of the result may still be there. */
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  /** Trusted documents: the persisted-query hash is not registered (send the text, where allowed). */
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  /** Trusted documents (enforce mode): the operation is not in the registered list. */
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -27,8 +27,20 @@ export interface RouteRequest {
 
 export interface GraphQLMount<TContext extends BaseContext> {
   server: ApolloServer<TContext>;
-  context(req: IncomingMessage): Promise<TContext>;
+  /**
+   * Builds the request's context; a thrown GraphQLError (with `extensions.http.status`) answers the
+   * request before Apollo parses anything. `request` is the GraphQL request as sent: the parsed JSON
+   * body of a POST, or the query-string parameters of a GET.
+   */
+  context(req: IncomingMessage, request: GraphQLRequestParams): Promise<TContext>;
   path?: string;
+}
+
+/** The GraphQL-over-HTTP request parameters before Apollo reads them (untrusted, unvalidated). */
+export interface GraphQLRequestParams {
+  query?: unknown;
+  extensions?: unknown;
+  operationName?: unknown;
 }
 
 export interface HttpServiceOptions<TContext extends BaseContext> {
@@ -124,7 +136,7 @@ async function handleGraphQL<TContext extends BaseContext>(
   }
   const response = await mount.server.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: parsed },
-    context: () => mount.context(req),
+    context: () => mount.context(req, requestParams(parsed, url)),
   });
   for (const [key, value] of response.headers) res.setHeader(key, value);
   res.statusCode = response.status ?? 200;
@@ -134,6 +146,18 @@ async function handleGraphQL<TContext extends BaseContext>(
   }
   for await (const chunk of response.body.asyncIterator) res.write(chunk);
   res.end();
+}
+
+function requestParams(body: unknown, url: URL): GraphQLRequestParams {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as GraphQLRequestParams;
+  const extensions = url.searchParams.get('extensions');
+  let parsedExtensions: unknown;
+  try {
+    parsedExtensions = extensions ? JSON.parse(extensions) : undefined;
+  } catch {
+    parsedExtensions = undefined; // Apollo answers malformed GET parameters itself
+  }
+  return { query: url.searchParams.get('query') ?? undefined, extensions: parsedExtensions };
 }
 
 /**
