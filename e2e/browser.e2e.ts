@@ -262,6 +262,97 @@ describe('web page', () => {
     await own.close();
   });
 
+  it('takes due times in the task time zone from a Berlin browser, explains bad input by its field, and keeps edits across a conflict', async () => {
+    const started = performance.now();
+    const berlin = await browser.newContext({ viewport: { width: 1100, height: 820 }, timezoneId: 'Europe/Berlin', locale: 'en-GB' });
+    const missing: string[] = [];
+    berlin.on('response', (response) => {
+      if (response.status() === 404) missing.push(response.url());
+    });
+    const page = await openApp('erin', berlin);
+    const api = async (query: string, variables: Record<string, unknown>) => {
+      const res = await system.graphql<Record<string, { id: string } & Record<string, unknown>>>(query, variables, 'erin');
+      expect(res.errors).toBeUndefined();
+      return res.data!;
+    };
+
+    // 09:00 in New York, typed in a Berlin browser, is 14:00Z in January (not 08:00Z, Berlin's 09:00).
+    await page.getByTestId('task-title').fill('Call New York');
+    await page.getByTestId('task-due').fill('2030-01-07T09:00');
+    await page.getByTestId('task-time-zone').fill('America/New_York');
+    // A reminder the page cannot read is explained next to its field, in words, and nothing is sent.
+    await page.getByTestId('task-reminders').fill('15 minutes');
+    await page.getByTestId('task-save').click();
+    const reminderError = page.getByTestId('field-error-reminders');
+    await expectText(reminderError, '“15 minutes” is not a reminder');
+    expect(await reminderError.textContent()).not.toMatch(/Invalid time value|BAD_USER_INPUT/);
+    await page.getByTestId('task-reminders').fill('PT15M');
+    // A value only the server can judge: its error lands on its field too, without the code.
+    await page.getByTestId('task-recurrence').fill('FREQ=SOMETIMES');
+    await page.getByTestId('task-save').click();
+    const recurrenceError = page.getByTestId('field-error-recurrence');
+    await recurrenceError.waitFor();
+    expect(await recurrenceError.textContent()).not.toMatch(/^BAD_USER_INPUT/);
+    expect(await reminderError.isHidden()).toBe(true);
+    await page.getByTestId('task-recurrence').fill('');
+    await page.getByTestId('task-save').click();
+    const created = row(page, 'Call New York');
+    await created.waitFor();
+    const { tasks } = (await api('query { tasks(first: 5) { edges { node { id dueAt timeZone } } } }', {})) as unknown as {
+      tasks: { edges: { node: { id: string; dueAt: string; timeZone: string } }[] };
+    };
+    expect(tasks.edges.map((e) => e.node)).toEqual([
+      { id: expect.any(String), dueAt: '2030-01-07T14:00:00.000Z', timeZone: 'America/New_York' },
+    ]);
+    const id = tasks.edges[0]!.node.id;
+    // Shown as New York's wall clock, with the zone named (it is not the reader's).
+    await expectText(created, '7 Jan 2030, 9:00 (New York time)');
+
+    // Editing shows the due time as typed, in the task's zone.
+    await created.getByTestId('task-edit').click();
+    expect(await page.getByTestId('task-due').inputValue()).toBe('2030-01-07T09:00');
+    // Meanwhile another device changes priority and notes.
+    await api('mutation($id: ID!) { updateTask(id: $id, input: { priority: URGENT, notes: "from the phone" }) { id } }', { id });
+    await page.getByTestId('task-title').fill('Call New York (mine)');
+    await page.getByTestId('task-save').click();
+    // The conflict reloads the latest version, keeps the user's title, says what changed, takes theirs elsewhere.
+    const notice = page.getByTestId('form-notice');
+    await expectText(notice, 'Someone else changed this task');
+    await expectText(notice, 'priority → “urgent”');
+    expect(await page.getByTestId('task-title').inputValue()).toBe('Call New York (mine)');
+    expect(await page.getByTestId('task-priority').inputValue()).toBe('URGENT');
+    expect(await page.getByTestId('task-due').inputValue()).toBe('2030-01-07T09:00');
+    await page.getByTestId('task-save').click();
+    await expectText(page.locator(`[data-task-id="${id}"]`).getByTestId('task-row-title'), 'Call New York (mine)');
+    expect(await api('query($id: ID!) { task(id: $id) { id title priority notes dueAt version } }', { id })).toEqual({
+      task: {
+        id,
+        title: 'Call New York (mine)',
+        priority: 'URGENT',
+        notes: 'from the phone',
+        dueAt: '2030-01-07T14:00:00.000Z',
+        version: 3,
+      },
+    });
+
+    // History shows people's dates, not ISO instants (completion sets completedAt).
+    const taskRow = page.locator(`[data-task-id="${id}"]`);
+    await taskRow.getByTestId('task-toggle').check();
+    await page.locator(`.task.done[data-task-id="${id}"]`).waitFor();
+    const entries = page.getByTestId('history-entry');
+    for (let attempt = 0; attempt < 40 && (await entries.count()) < 4; attempt++) {
+      await taskRow.getByTestId('task-history').click();
+      await page.waitForTimeout(250);
+    }
+    const history = (await page.getByTestId('history-panel').textContent()) ?? '';
+    expect(history).toContain('completedAt');
+    expect(history).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    expect(missing).toEqual([]); // favicon included
+    await page.screenshot({ path: join(ARTIFACTS, 'browser-timezone-conflict.png'), fullPage: true });
+    await berlin.close();
+    timings.timeZoneAndConflict = Math.round(performance.now() - started);
+  });
+
   it('says plainly when live updates are unavailable instead of faking them', async () => {
     // A system without sync: the composed API has no Subscription type, the gateway refuses the feed.
     const partial = await startSystem({ subgraphs: ['tasks', 'audit', 'notifications'], gateway: { nodeEnv: 'development' } });

@@ -27,5 +27,5 @@ await build({
   alias: { '@taskgraph/client': join(web, '..', 'src', 'index.ts') },
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'app.css']) copyFileSync(join(web, file), join(outdir, file));
+for (const file of ['index.html', 'app.css', 'favicon.svg']) copyFileSync(join(web, file), join(outdir, file));
 console.log(`web: built ${outdir} in ${Math.round(performance.now() - started)} ms`);

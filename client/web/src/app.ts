@@ -4,9 +4,11 @@ import {
   createTaskgraphClient,
   DeleteTaskDocument,
   ReopenTaskDocument,
+  TaskDocument,
   type TaskFieldsFragment,
   type TaskFilter,
   type TaskgraphClient,
+  TaskgraphError,
   TaskHistoryDocument,
   type TaskOrder,
   TaskRemindersDocument,
@@ -19,7 +21,8 @@ import { historyPanel } from './history-panel.js';
 import { startLiveFeed, type TaskUpdate } from './live.js';
 import { startNotifications } from './notifications.js';
 import type { Session } from './session.js';
-import { describeError, taskForm } from './task-form.js';
+import { describeChanges, mergeDraft } from './task-diff.js';
+import { describeError, type TaskDraft, taskForm } from './task-form.js';
 import { taskList } from './task-list.js';
 
 const PAGE_SIZE = 25;
@@ -85,23 +88,52 @@ export function startApp(root: HTMLElement, session: Session, signOut: () => voi
       hasNextPage ? h('button', { type: 'button', 'data-testid': 'load-more', onclick: () => void loadTasks(true) }, 'Load more') : null,
     );
   }
-  function renderEditor(task?: TaskFieldsFragment) {
+  function renderEditor(task?: TaskFieldsFragment, kept?: { draft: TaskDraft; notice: string }) {
     mount(
       byId('editor'),
       h('h2', null, task ? `Edit “${task.title}”` : 'New task'),
-      taskForm(task, {
-        submit: async (input) => {
-          if (task) {
-            const { updateTask } = await client.mutate(UpdateTaskDocument, { id: task.id, input, expectedVersion: task.version });
-            upsert(updateTask);
-            renderEditor();
-          } else {
-            upsert((await client.mutate(CreateTaskDocument, { input })).createTask, true);
-          }
+      taskForm(
+        task,
+        {
+          submit: async (input) => {
+            if (!task) {
+              upsert((await client.mutate(CreateTaskDocument, { input })).createTask, true);
+              return;
+            }
+            try {
+              const { updateTask } = await client.mutate(UpdateTaskDocument, { id: task.id, input, expectedVersion: task.version });
+              upsert(updateTask);
+              renderEditor();
+            } catch (error) {
+              if (!(error instanceof TaskgraphError) || error.code !== 'CONFLICT') throw error;
+              await recoverFromConflict(task, input);
+            }
+          },
+          cancel: () => renderEditor(),
         },
-        cancel: () => renderEditor(),
-      }),
+        kept ?? {},
+      ),
     );
+  }
+  /**
+   * Someone changed the task while it was being edited: load the latest version, keep every value
+   * the user typed, say what the other change was, and let Save apply the edits over it.
+   */
+  async function recoverFromConflict(stale: TaskFieldsFragment, draft: TaskDraft) {
+    const { task: latest } = await client.query(TaskDocument, { id: stale.id });
+    if (!latest) {
+      tasks = tasks.filter((t) => t.id !== stale.id);
+      renderList();
+      renderEditor();
+      showError(new TaskgraphError([{ message: 'deleted', extensions: { code: 'NOT_FOUND' } }]));
+      return;
+    }
+    upsert(latest);
+    const changed = describeChanges(stale, latest);
+    renderEditor(latest, {
+      draft: mergeDraft(stale, latest, draft),
+      notice: `Someone else changed this task while you were editing${changed ? ` (${changed})` : ''}. Your edits are kept: Save applies them over version ${latest.version}, Cancel keeps theirs.`,
+    });
   }
 
   // --- data --------------------------------------------------------------------------------

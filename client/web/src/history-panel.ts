@@ -1,9 +1,16 @@
 import type { AuditEntryFieldsFragment, TaskRemindersQuery } from '@taskgraph/client';
 import { h } from './dom.js';
-import { formatDateTime, formatReminder } from './format.js';
+import { formatDateTime, formatReminder, humanizeInstants } from './format.js';
 
+/** A field value as people read it: nothing, a local date and time, or the value itself. */
 const show = (value: unknown): string =>
-  value === null || value === undefined ? '∅' : typeof value === 'string' ? value : JSON.stringify(value);
+  value === null || value === undefined || (Array.isArray(value) && value.length === 0)
+    ? 'none'
+    : typeof value === 'string'
+      ? humanizeInstants(value)
+      : Array.isArray(value) && value.every((v) => typeof v === 'string')
+        ? value.join(', ')
+        : humanizeInstants(JSON.stringify(value));
 
 type Reminder = NonNullable<NonNullable<TaskRemindersQuery['task']>['reminders']>[number];
 
@@ -26,6 +33,7 @@ export function historyPanel(
       h('h2', null, `History: ${title}`),
       h('button', { type: 'button', onclick: close, 'aria-label': 'Close history' }, '×'),
     ),
+    reminders.length > 0 ? h('h3', null, 'Reminders') : null,
     reminders.length > 0
       ? h(
           'ul',
@@ -34,11 +42,12 @@ export function historyPanel(
             h(
               'li',
               { 'data-testid': 'reminder-state', 'data-status': r.status },
-              `reminder ${formatReminder(r)}: ${r.status.toLowerCase()}${r.fireAt ? ` (fires ${formatDateTime(r.fireAt)})` : ''}`,
+              `${formatReminder(r)}: ${r.status.toLowerCase()}${r.fireAt ? ` (fires ${formatDateTime(r.fireAt)})` : ''}`,
             ),
           ),
         )
       : null,
+    h('h3', null, 'Changes'),
     entries.length === 0
       ? h('p', { class: 'empty' }, 'No entries yet (audit records each change as its event arrives).')
       : h(

@@ -8,7 +8,7 @@ import {
   UnreadNotificationCountDocument,
 } from '@taskgraph/client';
 import { h, mount } from './dom.js';
-import { formatDateTime } from './format.js';
+import { formatDateTime, humanizeInstants } from './format.js';
 
 /**
  * The notification badge (unread count) and its inbox panel. The count comes from
@@ -77,7 +77,7 @@ export function startNotifications(client: TaskgraphClient, badgeSlot: HTMLEleme
       'li',
       { 'data-testid': 'notification', class: n.readAt ? 'read' : 'unread' },
       h('strong', null, n.title),
-      ` ${n.body} · ${formatDateTime(n.fireAt)} `,
+      ` ${humanizeInstants(n.body)} · ${formatDateTime(n.fireAt)} `,
       n.readAt ? null : h('button', { type: 'button', onclick: () => void markRead(n.id) }, 'Mark read'),
     );
 

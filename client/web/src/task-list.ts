@@ -1,6 +1,6 @@
 import type { TaskFieldsFragment } from '@taskgraph/client';
 import { h } from './dom.js';
-import { formatDateTime, formatReminder } from './format.js';
+import { formatInZone, formatReminder } from './format.js';
 
 export interface TaskRowHandlers {
   toggle(task: TaskFieldsFragment): void;
@@ -43,12 +43,12 @@ function taskRow(task: TaskFieldsFragment, handlers: TaskRowHandlers, fresh: boo
         { class: 'task-meta' },
         h('span', { class: `chip priority-${task.priority.toLowerCase()}` }, task.priority.toLowerCase()),
         task.tags.map((tag) => h('span', { class: 'chip tag' }, `#${tag}`)),
-        task.dueAt ? h('span', { class: `due${overdue ? ' overdue' : ''}` }, `due ${formatDateTime(task.dueAt)}`) : null,
+        task.dueAt ? h('span', { class: `due${overdue ? ' overdue' : ''}` }, `due ${formatInZone(task.dueAt, task.timeZone)}`) : null,
         task.recurrence ? h('span', { class: 'recurrence', title: task.recurrence }, `↻ ${task.recurrence}`) : null,
         task.reminderRules.length > 0
           ? h(
               'span',
-              { class: 'reminders', title: task.reminderRules.map(formatReminder).join('; ') },
+              { class: 'reminders', title: task.reminderRules.map((r) => formatReminder(r, task.timeZone)).join('; ') },
               `${task.reminderRules.length} reminder${task.reminderRules.length === 1 ? '' : 's'}`,
             )
           : null,
