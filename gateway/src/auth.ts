@@ -1,6 +1,7 @@
 import { AppError, ErrorCode } from '@taskgraph/runtime';
 import { GraphQLError } from 'graphql';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { VerifiedTokens } from './verified-tokens.js';
 
 /** What every verified token must also satisfy, whatever signs it. */
 interface JwtPolicy {
@@ -56,14 +57,19 @@ export function createAuthenticator(config: JwtConfig): Authenticate {
     const secret = new TextEncoder().encode(config.secret);
     verify = (token) => jwtVerify(token, secret, options);
   }
+  const verified = new VerifiedTokens<AuthenticatedUser>();
   return async (authorization) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Authentication required: send "Authorization: Bearer <token>"');
+    const known = verified.get(match[1]!);
+    if (known) return known;
     try {
       const { payload } = await verify(match[1]!);
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new Error('token has no subject');
       checkLifetime(payload, maxLifetime);
-      return { userId: payload.sub };
+      const user = { userId: payload.sub };
+      verified.set(match[1]!, user, payload.exp!);
+      return user;
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Token expired');
