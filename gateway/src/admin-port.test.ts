@@ -30,7 +30,7 @@ const publicBase = () => gateway.url.replace(/\/graphql$/, '');
 
 describe('production gateway: health and metrics off the public port', () => {
   it.each(['/metrics', '/healthz', '/readyz'])('public %s is 404, with or without a token', async (path) => {
-    for (const headers of [{}, { authorization: `Bearer ${token}` }]) {
+    for (const headers of [{}, { authorization: `Bearer ${token}` }] as Record<string, string>[]) {
       const response = await fetch(`${publicBase()}${path}`, { headers });
       expect(response.status).toBe(404);
       expect(await response.text()).not.toMatch(/http_request|subgraphs|gateway/);
