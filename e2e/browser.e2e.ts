@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_TRUSTED_DOCUMENTS_PATH, loadTrustedDocumentsManifest } from '@taskgraph/gateway';
 import { type RunningSystem, startSystem } from '@taskgraph/testing';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
@@ -351,6 +352,57 @@ describe('web page', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'browser-timezone-conflict.png'), fullPage: true });
     await berlin.close();
     timings.timeZoneAndConflict = Math.round(performance.now() - started);
+  });
+
+  it('works against a gateway in trusted-documents mode, sending hashes only (HTTP and WebSocket)', async () => {
+    const started = performance.now();
+    const manifest = loadTrustedDocumentsManifest(join(ROOT, DEFAULT_TRUSTED_DOCUMENTS_PATH));
+    const trusted = await startSystem({ gateway: { nodeEnv: 'development', trustedDocuments: { manifest, enforce: true } } });
+    const own = await browser.newContext({ timezoneId: 'UTC', locale: 'en-GB' });
+    try {
+      const bodies: Record<string, unknown>[] = [];
+      const frames: { type?: string; payload?: { query?: string; extensions?: unknown } }[] = [];
+      own.on('request', (request) => {
+        if (request.method() === 'POST' && new URL(request.url()).pathname === '/graphql') bodies.push(request.postDataJSON());
+      });
+      const open = async () => {
+        const page = await own.newPage();
+        page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+        page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => frames.push(JSON.parse(String(payload)))));
+        await page.goto(new URL('/app/', trusted.gatewayUrl).href);
+        return page;
+      };
+      const tabA = await open();
+      await tabA.getByTestId('signin-user').fill('trudy');
+      await tabA.getByTestId('signin-submit').click();
+      await expectText(tabA.getByTestId('signed-in-user'), 'trudy');
+      const tabB = await open();
+      await tabB.locator('[data-testid="live-status"][data-state="live"]').waitFor({ timeout: 15_000 });
+
+      await tabA.bringToFront();
+      await tabA.getByTestId('task-title').fill('Trusted only');
+      await tabA.getByTestId('task-save').click();
+      await row(tabA, 'Trusted only').waitFor();
+      await row(tabB, 'Trusted only').waitFor({ timeout: 10_000 });
+      await tabA.getByTestId('notification-count').waitFor();
+
+      // Every operation went by hash: no query text over HTTP, `query: ""` in every subscribe frame.
+      expect(bodies.length).toBeGreaterThanOrEqual(4);
+      for (const body of bodies) {
+        expect(body.query).toBeUndefined();
+        expect(body.extensions).toEqual({ persistedQuery: { version: 1, sha256Hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+      }
+      const subscribes = frames.filter((frame) => frame.type === 'subscribe');
+      expect(subscribes.length).toBeGreaterThanOrEqual(2);
+      for (const frame of subscribes) expect([frame.payload?.query, frame.payload?.extensions]).toEqual(['', expect.any(Object)]);
+      // Control: this gateway refuses text, so the page could not have worked by sending it.
+      const refused = await trusted.graphql('{ tasks(first: 1) { edges { node { id } } } }', {}, 'trudy');
+      expect([refused.status, refused.errors?.[0]?.extensions?.code]).toEqual([403, 'PERSISTED_QUERY_NOT_IN_LIST']);
+      timings.trusted = Math.round(performance.now() - started);
+    } finally {
+      await own.close();
+      await trusted.close();
+    }
   });
 
   it('says plainly when live updates are unavailable instead of faking them', async () => {
