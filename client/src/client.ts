@@ -10,7 +10,7 @@ export type TokenSource = string | (() => string | Promise<string>);
 export type ConnectionState = 'connecting' | 'connected' | 'closed';
 
 export interface TaskgraphClientOptions {
-  /** The gateway's GraphQL endpoint, e.g. `http://localhost:4000/graphql`. */
+  /** The gateway's GraphQL endpoint, e.g. `https://api.example.com/graphql`. */
   url: string;
   /** Bearer token (`npm run token -- alice`, or the dev page's `/dev/token`). */
   token: TokenSource;

@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ALL_SERVICES } from '@taskgraph/runtime';
 
 /** The repository root (this file is deploy-tests/support/apps.ts). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const repoPath = (...parts: string[]): string => join(REPO_ROOT, ...parts);
 
-/** One deployable app (docs/CONVENTIONS.md "Apps/ports"). */
+/** One deployable app: a service of the registry plus how Kubernetes runs it. */
 export interface AppSpec {
   /** Dapr app id, Kubernetes Deployment/Service name. */
   id: string;
@@ -19,17 +20,17 @@ export interface AppSpec {
   autoscaled: boolean;
 }
 
-/**
- * The port table, written once. `portsDeclaredInCode` cross-checks it against the defaults the services
- * declare, so a port changed in code but not in deployment files (or the reverse) fails the tests.
- */
-export const APPS: readonly AppSpec[] = [
-  { id: 'gateway', workspace: 'gateway', port: 4000, database: false, autoscaled: true },
-  { id: 'tasks', workspace: 'subgraphs/tasks', port: 4001, database: true, autoscaled: true },
-  { id: 'audit', workspace: 'subgraphs/audit', port: 4002, database: true, autoscaled: false },
-  { id: 'notifications', workspace: 'subgraphs/notifications', port: 4003, database: true, autoscaled: false },
-  { id: 'sync', workspace: 'subgraphs/sync', port: 4004, database: true, autoscaled: false },
-];
+/** Apps scaled by an HPA (a deployment choice, not a property of the service). */
+const AUTOSCALED: ReadonlySet<string> = new Set(['gateway', 'tasks']);
+
+/** The apps, from the service registry (`packages/runtime/src/services.ts`, CONVENTIONS §16). */
+export const APPS: readonly AppSpec[] = ALL_SERVICES.map((s) => ({
+  id: s.appId,
+  workspace: s.workspace,
+  port: s.port,
+  database: 'schema' in s,
+  autoscaled: AUTOSCALED.has(s.appId),
+}));
 
 export const APP_IDS: readonly string[] = APPS.map((a) => a.id);
 export const appById = (id: string): AppSpec => {
@@ -38,39 +39,36 @@ export const appById = (id: string): AppSpec => {
   return app;
 };
 
-/** A default port found in a service's source. */
-export interface PortDeclaration {
-  app: string;
+/** A registry port spelled as a number in source code outside the registry. */
+export interface PortLiteral {
   port: number;
   /** Where, as `path:line`. */
   at: string;
 }
 
+/** The registry itself: the one file allowed to spell the ports. */
+export const REGISTRY_FILE = 'packages/runtime/src/services.ts';
+
 /**
- * Default ports declared in the apps' sources (tests excluded): `const DEFAULT_PORT = 4001` (also
- * SERVICE_PORT, <APP>_PORT, DEFAULT_<APP>_PORT), `loadServiceConfig(4001)`, `portSchema(4001)`, and the
- * gateway's `SUBGRAPH_PORTS = { tasks: 4001, ... }`
- * (which names other apps). Found by reading the source rather than importing it: importing an app
- * module opens databases and servers. Apps not written yet simply declare nothing.
+ * Registry ports written as literals in the workspaces' production sources (tests, fixtures and
+ * generated code excluded): each one is a second copy of the registry that can drift from it.
  */
-export function portsDeclaredInCode(): PortDeclaration[] {
-  const found: PortDeclaration[] = [];
-  for (const app of APPS) {
-    const id = app.id.toUpperCase();
-    const names = ['DEFAULT_PORT', 'SERVICE_PORT', `${id}_PORT`, `DEFAULT_${id}_PORT`, `${id}_DEFAULT_PORT`].join('|');
-    const constant = new RegExp(`\\bconst\\s+(?:${names})\\s*(?::\\s*\\w+\\s*)?=\\s*(\\d{2,5})\\b`);
-    const src = repoPath(app.workspace, 'src');
-    for (const file of sourceFiles(src)) {
-      const lines = readFileSync(file, 'utf8').split('\n');
-      lines.forEach((line, index) => {
-        const at = `${relative(REPO_ROOT, file)}:${index + 1}`;
-        const single = constant.exec(line) ?? /\b(?:loadServiceConfig|portSchema)\(\s*(\d{2,5})\s*[,)]/.exec(line);
-        if (single) found.push({ app: app.id, port: Number(single[1]), at });
-        const map = /\bSUBGRAPH_PORTS\s*=\s*\{([^}]*)\}/.exec(line);
-        if (map) {
-          for (const [, name, port] of map[1]!.matchAll(/(\w+)\s*:\s*(\d{2,5})/g)) found.push({ app: name!, port: Number(port), at });
-        }
-      });
+export function registryPortsInCode(allowedFile: string | null = REGISTRY_FILE): PortLiteral[] {
+  const ports = new Set(APPS.map((a) => a.port));
+  const literal = /(?<![\w.])(\d{4,5})(?![\w.])/g;
+  const found: PortLiteral[] = [];
+  const roots = ['packages', 'subgraphs'].flatMap((dir) => readdirSync(repoPath(dir)).map((name) => join(dir, name, 'src')));
+  for (const root of [...roots, 'gateway/src', 'client/src', 'client/web/src', 'bench/src']) {
+    for (const file of sourceFiles(repoPath(root))) {
+      const path = relative(REPO_ROOT, file);
+      if (path === allowedFile) continue;
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, index) => {
+          for (const [, digits] of line.matchAll(literal)) {
+            if (ports.has(Number(digits))) found.push({ port: Number(digits), at: `${path}:${index + 1}` });
+          }
+        });
     }
   }
   return found;

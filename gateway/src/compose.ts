@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
+import { isSubgraphName, localSubgraphUrl } from '@taskgraph/runtime';
 import { parse } from 'graphql';
-import { defaultSubgraphUrl, KNOWN_SUBGRAPHS, type KnownSubgraph, repoRoot } from './config.js';
+import { repoRoot } from './config.js';
 
 /** One subgraph to compose: its name (the directory name), endpoint and SDL. */
 export interface SubgraphDefinition {
@@ -57,9 +58,11 @@ export function readSubgraphDefinitions(urls: Record<string, string> = {}, root 
     .filter((name) => existsSync(subgraphSdlPath(name, root)))
     .sort()
     .map((name) => {
-      const url = urls[name] ?? (KNOWN_SUBGRAPHS.includes(name as KnownSubgraph) ? defaultSubgraphUrl(name as KnownSubgraph) : undefined);
+      const url = urls[name] ?? (isSubgraphName(name) ? localSubgraphUrl(name) : undefined);
       if (!url)
-        throw new CompositionError([`[${name}] no default URL for unknown subgraph: add it to SUBGRAPH_PORTS in gateway/src/config.ts`]);
+        throw new CompositionError([
+          `[${name}] no default URL for unknown subgraph: add it to the service registry (packages/runtime/src/services.ts)`,
+        ]);
       return { name, url, sdl: readFileSync(subgraphSdlPath(name, root), 'utf8') };
     });
 }

@@ -4,10 +4,15 @@ import {
   baseEnvShape,
   ConfigError,
   DEV_INTERNAL_TOKEN_SECRET,
+  GATEWAY_SERVICE,
+  localSubgraphUrl,
   parseEnv,
   portSchema,
   requireSecret,
   resolveAdminPort,
+  SUBGRAPH_NAMES,
+  SUBGRAPH_SERVICES,
+  type SubgraphName,
 } from '@taskgraph/runtime';
 import { z } from 'zod';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type JwtConfig } from './auth.js';
@@ -15,14 +20,9 @@ import { DEFAULT_LIMITS, type QueryLimits } from './limits.js';
 import type { SubscriptionOptions } from './subscriptions/options.js';
 import { DEFAULT_TRUSTED_DOCUMENTS_PATH, loadTrustedDocumentsManifest, type TrustedDocuments } from './trusted-documents.js';
 
-/** Fixed ports of the subgraphs (CONVENTIONS: also used by `dapr/` and `k8s/`). */
-export const SUBGRAPH_PORTS = { tasks: 4001, audit: 4002, notifications: 4003, sync: 4004 } as const;
-export type KnownSubgraph = keyof typeof SUBGRAPH_PORTS;
-export const KNOWN_SUBGRAPHS = Object.keys(SUBGRAPH_PORTS) as KnownSubgraph[];
-export const GATEWAY_PORT = 4000;
-
-/** Default GraphQL endpoint of a subgraph on this machine. */
-export const defaultSubgraphUrl = (name: KnownSubgraph): string => `http://127.0.0.1:${SUBGRAPH_PORTS[name]}/graphql`;
+/** The subgraphs the gateway knows (names, ports and URL variables come from the service registry, CONVENTIONS §16). */
+export type KnownSubgraph = SubgraphName;
+export const KNOWN_SUBGRAPHS: readonly KnownSubgraph[] = SUBGRAPH_NAMES;
 
 /**
  * HS256 secret accepted in development and test only, so `npm start` + `npm run token` work on
@@ -84,7 +84,7 @@ const gatewayEnvShape = {
   HOST: baseEnvShape.HOST,
   LOG_LEVEL: baseEnvShape.LOG_LEVEL,
   INTERNAL_TOKEN_SECRET: baseEnvShape.INTERNAL_TOKEN_SECRET,
-  PORT: portSchema(GATEWAY_PORT),
+  PORT: portSchema(GATEWAY_SERVICE.port),
   ADMIN_PORT: baseEnvShape.ADMIN_PORT,
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -92,10 +92,6 @@ const gatewayEnvShape = {
   JWT_AUDIENCE: z.string().min(1).default(DEFAULT_JWT_AUDIENCE),
   /** Longest accepted token lifetime (`exp - iat`), seconds; tokens without `exp` are always refused. */
   JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().positive().default(DEFAULT_MAX_TOKEN_LIFETIME_SECONDS),
-  SUBGRAPH_TASKS_URL: z.url().default(defaultSubgraphUrl('tasks')),
-  SUBGRAPH_AUDIT_URL: z.url().default(defaultSubgraphUrl('audit')),
-  SUBGRAPH_NOTIFICATIONS_URL: z.url().default(defaultSubgraphUrl('notifications')),
-  SUBGRAPH_SYNC_URL: z.url().default(defaultSubgraphUrl('sync')),
   SUPERGRAPH_PATH: z.string().min(1).default(DEFAULT_SUPERGRAPH_PATH),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).optional(),
   /** `live` composes from running subgraphs (dev only); default: the static supergraph file. */
@@ -108,12 +104,17 @@ const gatewayEnvShape = {
   TRUSTED_DOCUMENTS: z.enum(['enforce', 'allow']).optional(),
 } as const;
 
+/** `SUBGRAPH_<NAME>_URL` per registered subgraph, defaulting to its local port. */
+const subgraphUrlShape = Object.fromEntries(
+  SUBGRAPH_NAMES.map((name) => [SUBGRAPH_SERVICES[name].urlEnv, z.url().default(localSubgraphUrl(name))]),
+) as Record<(typeof SUBGRAPH_SERVICES)[SubgraphName]['urlEnv'], z.ZodDefault<z.ZodURL>>;
+
 /**
  * Reads the gateway's environment once, failing fast with a message naming each bad variable
  * (CONVENTIONS §6). Secrets fall back to well-known dev values only outside production.
  */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const e = parseEnv(gatewayEnvShape, env);
+  const e = parseEnv({ ...gatewayEnvShape, ...subgraphUrlShape }, env);
   const production = e.NODE_ENV === 'production';
   const issues: string[] = [];
   if (production && !e.JWT_SECRET && !e.JWT_JWKS_URL) issues.push('JWT_JWKS_URL or JWT_SECRET: one is required when NODE_ENV=production');
@@ -129,12 +130,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
-  const urls: Record<KnownSubgraph, string> = {
-    tasks: e.SUBGRAPH_TASKS_URL,
-    audit: e.SUBGRAPH_AUDIT_URL,
-    notifications: e.SUBGRAPH_NOTIFICATIONS_URL,
-    sync: e.SUBGRAPH_SYNC_URL,
-  };
+  const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, e[SUBGRAPH_SERVICES[name].urlEnv]])) as Record<KnownSubgraph, string>;
   const subgraphs = live ? Object.fromEntries(liveNames.map((name) => [name, urls[name as KnownSubgraph]])) : urls;
   return {
     nodeEnv: e.NODE_ENV,

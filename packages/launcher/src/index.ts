@@ -1,6 +1,6 @@
 /**
  * `npm start`: embedded Postgres under `DATA_DIR` (default `.data/`) unless `DATABASE_URL` is set,
- * every subgraph as its own process on its port (4001-4004) and the gateway on 4000 (`PORT`
+ * every subgraph as its own process on its registry port and the gateway on its own (`PORT`
  * overrides it; `PORT=0` puts every service on a free port). Ctrl-C stops them all.
  */
 import { closeOnSignals, createLogger } from '@taskgraph/runtime';

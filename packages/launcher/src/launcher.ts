@@ -16,7 +16,7 @@ export { DEFAULT_SUPERVISION, type SupervisionOptions } from './supervisor.js';
 
 /** What the launcher reads from its environment; everything else is passed through to the children. */
 export interface LauncherConfig {
-  /** Gateway port (default 4000). 0: every service on a free port the launcher picks once (tests). */
+  /** Gateway port (default: the registry's). 0: every service on a free port the launcher picks once (tests). */
   gatewayPort: number;
   host: string;
   /** Unset → embedded Postgres under `dataDir`. */

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { GATEWAY_PORT, KNOWN_SUBGRAPHS, SUBGRAPH_PORTS } from '@taskgraph/gateway';
+import { GATEWAY_SERVICE as GATEWAY, SUBGRAPH_SERVICES as REGISTRY, SUBGRAPH_NAMES } from '@taskgraph/runtime';
 import type { ChildSpec } from './supervisor.js';
 
 /** A service the launcher runs: its name, package (whose `dist/index.js` is the process entry) and default port. */
@@ -9,14 +9,20 @@ export interface ServiceEntry {
   readonly defaultPort: number;
 }
 
-/** The subgraphs, in the gateway's order and on the gateway's default ports. */
-export const SUBGRAPH_SERVICES: readonly ServiceEntry[] = KNOWN_SUBGRAPHS.map((name) => ({
+/** A subgraph the launcher runs, with the gateway variable that carries its URL. */
+export interface SubgraphEntry extends ServiceEntry {
+  readonly urlEnv: string;
+}
+
+/** The subgraphs, in the service registry's order and on its default ports (CONVENTIONS §16). */
+export const SUBGRAPH_SERVICES: readonly SubgraphEntry[] = SUBGRAPH_NAMES.map((name) => ({
   name,
   packageName: `@taskgraph/subgraph-${name}`,
-  defaultPort: SUBGRAPH_PORTS[name],
+  defaultPort: REGISTRY[name].port,
+  urlEnv: REGISTRY[name].urlEnv,
 }));
 
-export const GATEWAY_SERVICE: ServiceEntry = { name: 'gateway', packageName: '@taskgraph/gateway', defaultPort: GATEWAY_PORT };
+export const GATEWAY_SERVICE: ServiceEntry = { name: GATEWAY.name, packageName: '@taskgraph/gateway', defaultPort: GATEWAY.port };
 
 /** The built `index.js` next to the package's main module (`dist/app.js`): what `npm start -w <pkg>` runs. */
 export function entryOf(packageName: string): string {
@@ -51,9 +57,7 @@ export function planServices(options: PlanOptions): { subgraphs: ChildSpec[]; ga
     env: { ...base, PORT: String(portOf(entry)) },
     healthUrl: `http://${reach}:${portOf(entry)}/healthz`,
   }));
-  const urls = Object.fromEntries(
-    SUBGRAPH_SERVICES.map((entry) => [`SUBGRAPH_${entry.name.toUpperCase()}_URL`, `http://${reach}:${portOf(entry)}/graphql`]),
-  );
+  const urls = Object.fromEntries(SUBGRAPH_SERVICES.map((entry) => [entry.urlEnv, `http://${reach}:${portOf(entry)}/graphql`]));
   const { DATABASE_URL: _db, ...gatewayBase } = base;
   const gateway = {
     name: GATEWAY_SERVICE.name,

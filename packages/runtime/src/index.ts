@@ -8,5 +8,6 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './postgres.js';
 export * from './scalars.js';
+export * from './services.js';
 export * from './shutdown.js';
 export * from './subgraph.js';

@@ -15,16 +15,20 @@ import {
   openDatabase,
   type ReadinessCheck,
   type ServiceConfig,
+  type SubgraphSpec,
   startHttpService,
 } from '@taskgraph/runtime';
 
 /** Options of `startServiceRuntime`. */
 export interface ServiceRuntimeOptions {
-  /** Service name: the logger's and metrics' `service`, and the bus's Dapr app-id. */
-  name: string;
+  /**
+   * The service's registry entry (CONVENTIONS §16): `name` labels logs and metrics, `appId` is the bus's
+   * Dapr app-id, `schema` the Postgres schema the service owns.
+   */
+  service: Pick<SubgraphSpec, 'name' | 'appId' | 'schema'>;
   config: Pick<ServiceConfig, 'logLevel' | 'databaseUrl' | 'dataDir' | 'eventBus' | 'dapr'>;
-  /** The service's own Postgres schema, entities and committed migrations. */
-  database: Pick<DatabaseOptions, 'schema' | 'entities' | 'migrations'>;
+  /** The entities and committed migrations of the service's own schema. */
+  database: Pick<DatabaseOptions, 'entities' | 'migrations'>;
   /** Whether this service relays its outbox to Dapr (services that publish); see `EventBusOptions.relay`. */
   relay: boolean;
   /** The service logger, when it needs more than `createLogger(name, config.logLevel)` (e.g. an instance id). */
@@ -72,7 +76,8 @@ export interface ServiceRuntime {
  * If start-up fails half way, what was opened is closed again before the error is rethrown.
  */
 export async function startServiceRuntime(options: ServiceRuntimeOptions): Promise<ServiceRuntime> {
-  const { name, config } = options;
+  const { service, config } = options;
+  const name = service.name;
   const logger = options.logger ?? createLogger(name, config.logLevel);
   const metrics = createMetrics(name);
   const run = async (steps: (() => Promise<void>)[]) => {
@@ -82,9 +87,23 @@ export async function startServiceRuntime(options: ServiceRuntimeOptions): Promi
   try {
     const postgres = await locatePostgres(config.databaseUrl, config.dataDir, logger);
     opened.unshift(() => postgres.stop());
-    const db = await openDatabase({ url: postgres.url, ...options.database, logger, onQuery: () => metrics.dbQueries.inc() });
+    const db = await openDatabase({
+      url: postgres.url,
+      schema: service.schema,
+      ...options.database,
+      logger,
+      onQuery: () => metrics.dbQueries.inc(),
+    });
     opened.unshift(() => db.close());
-    const bus = await createEventBus({ mode: config.eventBus, db, logger, metrics, appId: name, relay: options.relay, dapr: config.dapr });
+    const bus = await createEventBus({
+      mode: config.eventBus,
+      db,
+      logger,
+      metrics,
+      appId: service.appId,
+      relay: options.relay,
+      dapr: config.dapr,
+    });
     const readiness: ReadinessCheck[] = [
       { name: 'database', check: async () => ({ ok: await db.ping() }) },
       // `lag()` also refreshes the consumer_lag_events gauge served on /metrics.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { composeSupergraph, createGateway, type Gateway, type GatewayConfig, signDevToken, subgraphSdlPath } from '@taskgraph/gateway';
-import { type ServiceConfig, testServiceConfig } from '@taskgraph/runtime';
+import { type ServiceConfig, SUBGRAPH_NAMES, type SubgraphName, testServiceConfig } from '@taskgraph/runtime';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { testGatewayConfig } from './gateway-config.js';
 
@@ -15,22 +15,22 @@ interface SubgraphModule {
   createService(config: ServiceConfig): Promise<RunningService>;
 }
 
-/** A subgraph `startSystem` can run: its name (directory, Dapr app-id) and a lazy import of its package. */
+/** A subgraph `startSystem` can run: its registry name (directory, Dapr app-id) and a lazy import of its package. */
 export interface SubgraphEntry {
-  readonly name: string;
+  readonly name: SubgraphName;
   load(): Promise<SubgraphModule>;
 }
 
-/**
- * Every subgraph of the system, in start order. Adding one is one line here (plus the package in
- * this workspace's dependencies and tsconfig references).
- */
-export const SUBGRAPHS: readonly SubgraphEntry[] = [
-  { name: 'tasks', load: () => import('@taskgraph/subgraph-tasks') },
-  { name: 'audit', load: () => import('@taskgraph/subgraph-audit') },
-  { name: 'notifications', load: () => import('@taskgraph/subgraph-notifications') },
-  { name: 'sync', load: () => import('@taskgraph/subgraph-sync') },
-];
+/** How to load each registered subgraph's package (a new registry entry without one here fails to compile). */
+const LOADERS: Record<SubgraphName, () => Promise<SubgraphModule>> = {
+  tasks: () => import('@taskgraph/subgraph-tasks'),
+  audit: () => import('@taskgraph/subgraph-audit'),
+  notifications: () => import('@taskgraph/subgraph-notifications'),
+  sync: () => import('@taskgraph/subgraph-sync'),
+};
+
+/** Every subgraph of the system, in the service registry's start order (CONVENTIONS §16). */
+export const SUBGRAPHS: readonly SubgraphEntry[] = SUBGRAPH_NAMES.map((name) => ({ name, load: LOADERS[name] }));
 
 export interface StartSystemOptions {
   /** Database to use; default: a fresh test database (dropped on close). */

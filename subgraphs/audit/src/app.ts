@@ -1,4 +1,4 @@
-import { readSchemaFile, type ServiceConfig } from '@taskgraph/runtime';
+import { readSchemaFile, type ServiceConfig, SUBGRAPH_SERVICES } from '@taskgraph/runtime';
 import { startServiceRuntime } from '@taskgraph/service-kit';
 import { gql } from 'graphql-tag';
 import { type AuditContext, createContext } from './context.js';
@@ -7,8 +7,8 @@ import { auditRecorder } from './events/audit-recorder.js';
 import { migrations } from './migrations/index.js';
 import { resolvers } from './resolvers/index.js';
 
-export const SERVICE_NAME = 'audit';
-export const DEFAULT_PORT = 4002;
+/** This service's registry entry: name, port, Dapr app-id, Postgres schema (CONVENTIONS §16). */
+export const SERVICE = SUBGRAPH_SERVICES.audit;
 /** The subgraph's SDL (schema-first, CONVENTIONS §2). */
 export const typeDefsSource = readSchemaFile(import.meta.url);
 
@@ -20,9 +20,9 @@ export interface AuditService {
 /** Starts the audit subgraph: GraphQL (`auditLog`, `Task.history`) and the `task-events` consumer. */
 export async function createService(config: ServiceConfig): Promise<AuditService> {
   const runtime = await startServiceRuntime({
-    name: SERVICE_NAME,
+    service: SERVICE,
     config,
-    database: { schema: 'audit', entities: [AuditEntrySchema], migrations },
+    database: { entities: [AuditEntrySchema], migrations },
     // audit only consumes: no outbox relay here.
     relay: false,
   });

@@ -2,7 +2,7 @@ import { createScheduler } from '@taskgraph/events';
 import { readSchemaFile } from '@taskgraph/runtime';
 import { startServiceRuntime } from '@taskgraph/service-kit';
 import { gql } from 'graphql-tag';
-import { DEFAULT_PORT, type NotificationsConfig, resolveSettings, SERVICE_NAME } from './config.js';
+import { type NotificationsConfig, resolveSettings, SERVICE } from './config.js';
 import { createContext, type NotificationsContext } from './context.js';
 import { NotificationSchema } from './entities/notification.entity.js';
 import { ReminderSchema } from './entities/reminder.entity.js';
@@ -15,7 +15,7 @@ import { migrations } from './migrations/index.js';
 import { resolvers } from './resolvers/index.js';
 
 export type { NotificationsConfig };
-export { DEFAULT_PORT, SERVICE_NAME };
+export { SERVICE };
 /** The subgraph's SDL (schema-first, CONVENTIONS §2). */
 export const typeDefsSource = readSchemaFile(import.meta.url);
 
@@ -32,9 +32,9 @@ export interface NotificationsService {
 export async function createService(config: NotificationsConfig): Promise<NotificationsService> {
   const settings = resolveSettings(config);
   const runtime = await startServiceRuntime({
-    name: SERVICE_NAME,
+    service: SERVICE,
     config,
-    database: { schema: 'notifications', entities: [TrackedTaskSchema, ReminderSchema, NotificationSchema], migrations },
+    database: { entities: [TrackedTaskSchema, ReminderSchema, NotificationSchema], migrations },
     relay: true,
   });
   const { logger, metrics, db, bus } = runtime;
@@ -42,7 +42,7 @@ export async function createService(config: NotificationsConfig): Promise<Notifi
     mode: config.eventBus,
     db,
     logger: logger.child({ component: 'scheduler' }),
-    appId: SERVICE_NAME,
+    appId: SERVICE.appId,
     dapr: config.dapr,
     failurePolicy: { intervalMs: settings.jobRetryIntervalMs, maxRetries: settings.jobMaxRetries },
   });

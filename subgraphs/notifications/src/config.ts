@@ -1,8 +1,8 @@
-import { loadServiceConfig, parseEnv, type ServiceConfig } from '@taskgraph/runtime';
+import { loadServiceConfig, parseEnv, type ServiceConfig, SUBGRAPH_SERVICES } from '@taskgraph/runtime';
 import { z } from 'zod';
 
-export const SERVICE_NAME = 'notifications';
-export const DEFAULT_PORT = 4003;
+/** This service's registry entry: name, port, Dapr app-id, Postgres schema (CONVENTIONS §16). */
+export const SERVICE = SUBGRAPH_SERVICES.notifications;
 
 /**
  * How late a reminder may still fire (default 60 s). A reminder whose fire time is further in the
@@ -29,7 +29,7 @@ export type NotificationsConfig = ServiceConfig & Partial<NotificationsSettings>
 
 /** Reads the environment (CONVENTIONS §6): the shared variables plus `REMINDER_GRACE_SECONDS`. */
 export function loadNotificationsConfig(env: NodeJS.ProcessEnv = process.env): NotificationsConfig {
-  const base = loadServiceConfig(DEFAULT_PORT, env);
+  const base = loadServiceConfig(SERVICE.port, env);
   const own = parseEnv(
     {
       REMINDER_GRACE_SECONDS: z.coerce

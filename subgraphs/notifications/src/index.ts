@@ -1,5 +1,5 @@
 import { createLogger, runMain } from '@taskgraph/runtime';
 import { createService } from './app.js';
-import { loadNotificationsConfig, SERVICE_NAME } from './config.js';
+import { loadNotificationsConfig, SERVICE } from './config.js';
 
-await runMain(() => createService(loadNotificationsConfig()), createLogger(SERVICE_NAME));
+await runMain(() => createService(loadNotificationsConfig()), createLogger(SERVICE.name));

@@ -1,6 +1,6 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { EventType, Topic } from '@taskgraph/events';
-import { createLogger, type GraphQLResolverMap, readSchemaFile } from '@taskgraph/runtime';
+import { createLogger, type GraphQLResolverMap, readSchemaFile, SUBGRAPH_SERVICES } from '@taskgraph/runtime';
 import { startServiceRuntime } from '@taskgraph/service-kit';
 import { gql } from 'graphql-tag';
 import { Counter } from 'prom-client';
@@ -19,8 +19,8 @@ import { TaskUpdateRepository } from './repositories/task-update.repository.js';
 import { resolvers } from './resolvers/index.js';
 import { startSubscriptionServer } from './ws-server.js';
 
-export const SERVICE_NAME = 'sync';
-export const DEFAULT_PORT = 4004;
+/** This service's registry entry: name, port, Dapr app-id, Postgres schema (CONVENTIONS §16). */
+export const SERVICE = SUBGRAPH_SERVICES.sync;
 /** The subgraph's SDL (schema-first, CONVENTIONS §2). */
 export const typeDefsSource = readSchemaFile(import.meta.url);
 
@@ -44,11 +44,11 @@ export interface SyncService {
 export async function createService(config: SyncServiceConfig): Promise<SyncService> {
   const settings = resolveSyncSettings(config.sync);
   const runtime = await startServiceRuntime({
-    name: SERVICE_NAME,
+    service: SERVICE,
     config,
-    database: { schema: 'sync', entities: [TaskUpdateSchema, UserWatermarkSchema], migrations },
+    database: { entities: [TaskUpdateSchema, UserWatermarkSchema], migrations },
     relay: false,
-    logger: createLogger(SERVICE_NAME, config.logLevel).child({ instance: settings.instanceId }),
+    logger: createLogger(SERVICE.name, config.logLevel).child({ instance: settings.instanceId }),
   });
   const { logger, metrics, db, bus } = runtime;
   const livePushes = new Counter({

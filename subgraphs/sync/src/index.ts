@@ -1,5 +1,5 @@
 import { createLogger, loadServiceConfig, runMain } from '@taskgraph/runtime';
-import { createService, DEFAULT_PORT, SERVICE_NAME } from './app.js';
+import { createService, SERVICE } from './app.js';
 import { loadSyncSettings } from './config.js';
 
-await runMain(() => createService({ ...loadServiceConfig(DEFAULT_PORT), sync: loadSyncSettings() }), createLogger(SERVICE_NAME));
+await runMain(() => createService({ ...loadServiceConfig(SERVICE.port), sync: loadSyncSettings() }), createLogger(SERVICE.name));

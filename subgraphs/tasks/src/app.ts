@@ -1,4 +1,4 @@
-import { readSchemaFile, type ServiceConfig } from '@taskgraph/runtime';
+import { readSchemaFile, type ServiceConfig, SUBGRAPH_SERVICES } from '@taskgraph/runtime';
 import { startServiceRuntime } from '@taskgraph/service-kit';
 import { gql } from 'graphql-tag';
 import { createContext, type TasksContext } from './context.js';
@@ -7,8 +7,8 @@ import { recurrenceWorker } from './events/recurrence-worker.js';
 import { migrations } from './migrations/index.js';
 import { resolvers } from './resolvers/index.js';
 
-export const SERVICE_NAME = 'tasks';
-export const DEFAULT_PORT = 4001;
+/** This service's registry entry: name, port, Dapr app-id, Postgres schema (CONVENTIONS §16). */
+export const SERVICE = SUBGRAPH_SERVICES.tasks;
 /** The subgraph's SDL (schema-first, CONVENTIONS §2). */
 export const typeDefsSource = readSchemaFile(import.meta.url);
 
@@ -20,9 +20,9 @@ export interface TasksService {
 /** Starts the tasks subgraph: GraphQL, the outbox relay (dapr) and the recurrence worker. */
 export async function createService(config: ServiceConfig): Promise<TasksService> {
   const runtime = await startServiceRuntime({
-    name: SERVICE_NAME,
+    service: SERVICE,
     config,
-    database: { schema: 'tasks', entities: [TaskSchema], migrations },
+    database: { entities: [TaskSchema], migrations },
     relay: true,
   });
   const { logger, db, bus } = runtime;

@@ -1,4 +1,4 @@
 import { createLogger, loadServiceConfig, runMain } from '@taskgraph/runtime';
-import { createService, DEFAULT_PORT, SERVICE_NAME } from './app.js';
+import { createService, SERVICE } from './app.js';
 
-await runMain(() => createService(loadServiceConfig(DEFAULT_PORT)), createLogger(SERVICE_NAME));
+await runMain(() => createService(loadServiceConfig(SERVICE.port)), createLogger(SERVICE.name));
