@@ -12,8 +12,8 @@ const clients: GatewayClient[] = [];
 
 beforeAll(async () => {
   system = await startSystem({
-    // Small per-subscription buffers so the slow-consumer case needs few (large) updates.
-    gateway: { subscriptions: { maxBufferedMessages: 20, maxBufferedBytes: 256 * 1024, closeGraceMs: 30_000 } },
+    // Small per-subscription buffers and a short stall so the slow-consumer case needs few (large) updates.
+    gateway: { subscriptions: { maxBufferedMessages: 20, maxBufferedBytes: 256 * 1024, stallTimeoutMs: 1_000, closeGraceMs: 30_000 } },
   });
 });
 
@@ -155,16 +155,19 @@ describe('realtime through the gateway', () => {
 
     const task = await createTask(user, 'big', 'x'.repeat(20_000));
     let updates = 1;
-    // Each update is ~400 kB for the stuck client: loopback TCP holds a few MB, then its buffer overflows.
-    while ((await subs.metrics.slowConsumers.get()).values[0]?.value === slowBefore) {
-      if (updates >= 60) throw new Error('the stuck client was never closed');
-      await renameTask(user, task.id, `big ${updates++}`);
-    }
+    // Each update is ~400 kB for the stuck client: loopback TCP holds a few MB, then its buffer fills
+    // and stays full: after stallTimeoutMs without a read it is a slow consumer.
+    for (; updates < 30; updates++) await renameTask(user, task.id, `big ${updates}`);
+    await eventually(
+      async () => (await subs.metrics.slowConsumers.get()).values[0]?.value === slowBefore + 1,
+      10_000,
+      'the stuck client closed as a slow consumer',
+    );
     await healthySub.waitFor(updates, 15_000);
     expect(healthySub.results.map((r) => r.data!.taskUpdates.cursor)).toHaveLength(updates);
 
     (stuck as unknown as { _socket: { resume(): void } })._socket.resume();
-    expect(await closed).toEqual({ code: 1013, reason: expect.stringMatching(/^Slow consumer/) });
+    expect(await closed).toEqual({ code: 1013, reason: expect.stringMatching(/^SLOW_CONSUMER: /) });
     // The healthy client keeps receiving after the stuck one is gone.
     await renameTask(user, task.id, 'after');
     await healthySub.waitFor(updates + 1, 10_000);

@@ -1,3 +1,4 @@
+import { ErrorCode } from '@taskgraph/runtime';
 import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 
 /**
@@ -12,26 +13,35 @@ export class SubscriptionTerminated extends Error {
 }
 
 export interface ClientStreamLimits {
+  /** Results queued before the stream counts as full (its pipeline then waits). */
   maxBufferedMessages: number;
+  /** Serialized bytes queued before the stream counts as full (at most one result more is queued). */
   maxBufferedBytes: number;
+  /** A full stream from which no result is taken for this long is a slow consumer (0: never). */
+  stallTimeoutMs?: number;
 }
 
 export interface ClientStreamHooks {
-  /** The buffer overflowed: the stream is already closed; the owner closes the socket. */
+  /** The client is a slow consumer: the stream is already closed; the owner closes the socket. */
   onOverflow(stream: ClientStream, reason: string): void;
   /** The stream stopped (return, overflow, end drained): detach it from its pipeline. Called once. */
   onDetach(stream: ClientStream): void;
   /** A result was taken by graphql-ws to write to the socket, `seconds` after it was pushed (delivery lag `client_write`). */
   onTaken?(seconds: number): void;
+  /** The stream was full and has room again (a result was taken): its pipeline may deliver more. */
+  onDrain?(stream: ClientStream): void;
 }
 
 type Pending = { result: FormattedExecutionResult; bytes: number; pushedAt: bigint };
 
 /**
  * One client subscription's outgoing results: an async iterator graphql-ws pulls from, with a
- * bounded buffer. graphql-ws awaits each WebSocket write, so results queue here while a client
- * (or its TCP window) is not reading; past `maxBufferedMessages` or `maxBufferedBytes` the stream
- * overflows instead of growing, which keeps gateway memory bounded per subscription.
+ * bounded buffer. graphql-ws awaits each WebSocket write before it takes the next result, so the
+ * queue grows only while the client (or its TCP window) is behind. At `maxBufferedMessages` or
+ * `maxBufferedBytes` the stream is full: its pipeline stops delivering (`hasRoom`) and resumes on
+ * `onDrain`, so a large replay flows at the pace the client reads (flow control, never an error).
+ * A full stream from which nothing is taken for `stallTimeoutMs` is a slow consumer (`onOverflow`);
+ * so is a push into a full stream (a producer that ignores `hasRoom`).
  */
 export class ClientStream implements AsyncIterableIterator<FormattedExecutionResult> {
   private readonly queue: Pending[] = [];
@@ -41,6 +51,8 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
   private ending: readonly GraphQLFormattedError[] | null | undefined;
   private detached = false;
   private done = false;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private wasFull = false;
 
   constructor(
     private readonly limits: ClientStreamLimits,
@@ -56,7 +68,12 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
     return this.done || this.ending !== undefined;
   }
 
-  /** Queues a result (`bytes`: its serialized size); overflows past the limits. */
+  /** Whether another result may be pushed (a closed stream takes anything and drops it). */
+  get hasRoom(): boolean {
+    return this.closed || (this.queue.length < this.limits.maxBufferedMessages && this.queuedBytes < this.limits.maxBufferedBytes);
+  }
+
+  /** Queues a result (`bytes`: its serialized size). Pushing into a full stream makes it a slow consumer. */
   push(result: FormattedExecutionResult, bytes: number): void {
     if (this.closed) return;
     const waiter = this.waiter;
@@ -66,14 +83,15 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
       waiter.resolve({ value: result, done: false });
       return;
     }
-    if (this.queue.length + 1 > this.limits.maxBufferedMessages || this.queuedBytes + bytes > this.limits.maxBufferedBytes) {
-      const reason = `Slow consumer: more than ${this.limits.maxBufferedMessages} messages or ${this.limits.maxBufferedBytes} bytes unsent`;
-      this.finish();
-      this.hooks.onOverflow(this, reason);
+    if (!this.hasRoom) {
+      this.slowConsumer(
+        `SLOW_CONSUMER: more than ${this.limits.maxBufferedMessages} messages or ${this.limits.maxBufferedBytes} bytes unsent`,
+      );
       return;
     }
     this.queue.push({ result, bytes, pushedAt: process.hrtime.bigint() });
     this.queuedBytes += bytes;
+    if (!this.hasRoom) this.becameFull();
   }
 
   /**
@@ -83,6 +101,8 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
   end(errors?: readonly GraphQLFormattedError[], options: { discard?: boolean } = {}): void {
     if (this.closed) return;
     if (options.discard) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
       this.queue.length = 0;
       this.queuedBytes = 0;
     }
@@ -101,6 +121,7 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
     if (head) {
       this.queuedBytes -= head.bytes;
       this.hooks.onTaken?.(Number(process.hrtime.bigint() - head.pushedAt) / 1e9);
+      this.progressed();
       return Promise.resolve({ value: head.result, done: false });
     }
     if (this.done) return Promise.resolve({ value: undefined, done: true });
@@ -127,6 +148,37 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
     return this;
   }
 
+  /** Full: the stall clock starts (and restarts on every result taken while still full). */
+  private becameFull(): void {
+    this.wasFull = true;
+    const timeout = this.limits.stallTimeoutMs ?? 0;
+    if (timeout <= 0 || this.stallTimer) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      const { messages, bytes } = this.buffered;
+      this.slowConsumer(`SLOW_CONSUMER: no result read for ${timeout} ms with ${messages} results (${bytes} bytes) waiting`);
+    }, timeout);
+    this.stallTimer.unref?.();
+  }
+
+  private progressed(): void {
+    if (!this.wasFull) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    if (!this.hasRoom) {
+      this.becameFull();
+      return;
+    }
+    this.wasFull = false;
+    this.hooks.onDrain?.(this);
+  }
+
+  /** Ends with a SLOW_CONSUMER error (queued results dropped), then tells the owner. */
+  private slowConsumer(reason: string): void {
+    this.end([slowConsumerError(reason)], { discard: true });
+    this.hooks.onOverflow(this, reason);
+  }
+
   private settleEnd(waiter: { resolve(r: IteratorResult<FormattedExecutionResult>): void; reject(e: unknown): void }): void {
     const errors = this.ending;
     this.done = true;
@@ -135,6 +187,8 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
   }
 
   private finish(): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     this.done = true;
     this.ending ??= null;
     this.queue.length = 0;
@@ -148,3 +202,9 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
     }
   }
 }
+
+/** The error every subscription of a slow consumer ends with (graphql-ws `error` message). */
+export const slowConsumerError = (reason: string): GraphQLFormattedError => ({
+  message: reason,
+  extensions: { code: ErrorCode.SLOW_CONSUMER },
+});

@@ -5,4 +5,10 @@ export { DEFAULT_SUBSCRIPTION_OPTIONS, SubscriptionCloseCode, type SubscriptionO
 export { type SubscriptionPlan, SubscriptionPlanner } from './planner.js';
 export type { ConnectionRefusal, SubscriptionPolicy } from './policies/policy.js';
 export { TOKEN_EXPIRED } from './policies/token-expiry.js';
-export { attachSubscriptions, type SubscriptionHost, type SubscriptionServer, type SubscriptionStats } from './subscription-server.js';
+export {
+  attachSubscriptions,
+  type SubscriptionBuffers,
+  type SubscriptionHost,
+  type SubscriptionServer,
+  type SubscriptionStats,
+} from './subscription-server.js';

@@ -6,10 +6,21 @@
 export interface SubscriptionOptions {
   /** WebSocket path on the gateway's HTTP server (default `/graphql`, same port as HTTP). */
   path: string;
-  /** Results queued for one client subscription before it counts as a slow consumer. */
+  /**
+   * Results queued for one client subscription before it is full: its pipeline then waits for the
+   * client to read (flow control), and pauses its upstream. Never an error by itself.
+   */
   maxBufferedMessages: number;
-  /** Serialized bytes queued for one client subscription before it counts as a slow consumer. */
+  /**
+   * Serialized bytes queued for one client subscription before it is full (at most one result
+   * more is queued); also the bytes of resolved results a pipeline holds before pausing its upstream.
+   */
   maxBufferedBytes: number;
+  /**
+   * A full client subscription from which no result is read for this long is a slow consumer:
+   * its connection is closed with 1013 `SLOW_CONSUMER: …`.
+   */
+  stallTimeoutMs: number;
   /**
    * Upstream events waiting for their entity fetches at which the gateway stops reading that
    * subgraph connection (TCP backpressure; resumed at half), e.g. during a large cursor replay.
@@ -17,7 +28,7 @@ export interface SubscriptionOptions {
   pauseUpstreamAt: number;
   /**
    * Hard bound behind `pauseUpstreamAt`: more waiting events end the pipeline with UNAVAILABLE.
-   * Leave room for one socket read (~64 KiB of events) still being parsed after a pause.
+   * Leave room for one socket read (~64 KiB of events, ~600 of the lightest) still parsed after a pause.
    */
   maxPendingEvents: number;
   /** Events of one pipeline whose entity fetches run at the same time (results stay in order). */
@@ -43,6 +54,7 @@ export const DEFAULT_SUBSCRIPTION_OPTIONS: SubscriptionOptions = {
   path: '/graphql',
   maxBufferedMessages: 100,
   maxBufferedBytes: 1024 * 1024,
+  stallTimeoutMs: 10_000,
   pauseUpstreamAt: 64,
   maxPendingEvents: 2_000,
   eventConcurrency: 8,
@@ -63,10 +75,26 @@ export const DEFAULT_SUBSCRIPTION_OPTIONS: SubscriptionOptions = {
  */
 export const SubscriptionCloseCode = {
   /**
-   * RFC 6455 "Try Again Later": a slow consumer whose per-subscription buffer overflowed. The
-   * reason names the limit. Other clients are unaffected.
+   * RFC 6455 "Try Again Later": a slow consumer (a full subscription buffer read nothing for
+   * `stallTimeoutMs`). The reason starts with `SLOW_CONSUMER:`. Other clients are unaffected.
    */
   SlowConsumer: 1013,
-  /** graphql-ws `Forbidden`: invalid `connection_init` credentials, or the JWT expired. */
+  /**
+   * graphql-ws `Forbidden`: invalid `connection_init` credentials, or the JWT expired. The reason
+   * starts with the error code: `UNAUTHENTICATED: Invalid token`, `UNAUTHENTICATED: Token expired`.
+   */
   Forbidden: 4403,
 } as const;
+
+/** Longest close reason RFC 6455 allows (bytes). */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * A close reason that starts with the error code (`UNAUTHENTICATED: Invalid token`), the form
+ * graphql-ws, Apollo Client and urql surface to applications; cut to the 123 bytes a close frame holds.
+ */
+export function closeReason(code: string, message: string): string {
+  let reason = `${code}: ${message}`;
+  while (Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) reason = reason.slice(0, -1);
+  return reason;
+}

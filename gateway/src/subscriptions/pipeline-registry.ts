@@ -40,6 +40,18 @@ export class PipelineRegistry {
     return { subscriptions: this.streams, pipelines: this.pipelines.size };
   }
 
+  /** Events and result bytes the pipelines hold (waiting for entity fetches or for full client streams). */
+  get held(): { events: number; bytes: number } {
+    let events = 0;
+    let bytes = 0;
+    for (const pipeline of this.pipelines.values()) {
+      const held = pipeline.held;
+      events += held.events;
+      bytes += held.bytes;
+    }
+    return { events, bytes };
+  }
+
   /** A new client stream for `request`, fed by the shared pipeline (started with its upstream if new). */
   open(request: Extract<OperationRequest, { kind: 'subscription' }>, generation: number, onOverflow: OnOverflow): ClientStream {
     const { state, plan, variables } = request;
@@ -57,6 +69,7 @@ export class PipelineRegistry {
         pipeline.remove(detached);
       },
       onTaken: (seconds) => metrics.deliveryLag.observe({ stage: 'client_write' }, seconds),
+      onDrain: () => pipeline.drained(),
     });
     pipeline.add(stream);
     if (!existing) this.connect(pipeline, request);

@@ -18,19 +18,24 @@ interface Slot {
 
 export interface PipelineOptions {
   eventConcurrency: number;
-  /** Unresolved events at which the upstream socket stops being read (resumed at half). */
+  /** Waiting events (unresolved or undelivered) at which the upstream socket stops being read (resumed at half). */
   pauseUpstreamAt: number;
   maxPendingEvents: number;
+  /** Resolved results waiting for full client streams, in bytes, at which the upstream is paused too. */
+  maxBufferedBytes: number;
 }
 
 /**
  * Resolves the events of one distinct client subscription (same user, operation and variables)
  * and fans each result out to every client stream subscribed to it, so identical subscriptions
  * (several tabs) cost one set of entity fetches per event. Events are resolved up to
- * `eventConcurrency` at a time but delivered strictly in upstream order. At `pauseUpstreamAt`
- * unresolved events the upstream socket stops being read (TCP backpressure to the subgraph, so
- * a large replay flows at the speed of the entity fetches); `maxPendingEvents` is the hard
- * bound behind it: past it the pipeline ends with UNAVAILABLE rather than queueing without bound.
+ * `eventConcurrency` at a time but delivered strictly in upstream order, and only while every
+ * stream has room (`ClientStream.hasRoom`; a stream that drains calls `drained()`): the pipeline
+ * moves at the pace of its slowest reader, so a replay is paced by the client's socket.
+ * At `pauseUpstreamAt` waiting events, or `maxBufferedBytes` of resolved results waiting, the
+ * upstream socket stops being read (TCP backpressure to the subgraph, whose replay reads its
+ * table page by page as its socket drains); `maxPendingEvents` is the hard bound behind it: past
+ * it the pipeline ends with UNAVAILABLE rather than queueing without bound.
  */
 export class Pipeline implements UpstreamListener {
   private readonly streams = new Set<ClientStream>();
@@ -41,6 +46,8 @@ export class Pipeline implements UpstreamListener {
   private disposed = false;
   private upstream: UpstreamHandle = { release: () => {}, pressure: () => {} };
   private pressured = false;
+  /** Serialized bytes of resolved results not yet delivered. */
+  private heldBytes = 0;
 
   constructor(
     readonly key: string,
@@ -61,13 +68,26 @@ export class Pipeline implements UpstreamListener {
     return this.streams.size;
   }
 
+  /** Events waiting here (unresolved or undelivered) and the bytes of the resolved ones. */
+  get held(): { events: number; bytes: number } {
+    return { events: this.slots.length, bytes: this.heldBytes };
+  }
+
+  /** A full client stream has room again: deliver what waited for it. */
+  drained(): void {
+    this.flush();
+  }
+
   add(stream: ClientStream): void {
     this.streams.add(stream);
   }
 
   /** A client stream left; the last one disposes the pipeline and releases the upstream. */
   remove(stream: ClientStream): void {
-    if (this.streams.delete(stream) && this.streams.size === 0) this.dispose();
+    if (!this.streams.delete(stream)) return;
+    if (this.streams.size === 0) this.dispose();
+    // It may have been the full stream the others were waiting for.
+    else this.flush();
   }
 
   next(event: UpstreamEvent): void {
@@ -79,10 +99,7 @@ export class Pipeline implements UpstreamListener {
       return;
     }
     this.slots.push({ event, receivedAt: process.hrtime.bigint(), started: false, output: undefined });
-    if (!this.pressured && this.slots.length >= this.options.pauseUpstreamAt) {
-      this.pressured = true;
-      this.upstream.pressure(true);
-    }
+    this.updatePressure();
     this.pump();
   }
 
@@ -111,27 +128,47 @@ export class Pipeline implements UpstreamListener {
     const seconds = Number(process.hrtime.bigint() - slot.receivedAt) / 1e9;
     this.metrics.eventSeconds.observe(seconds);
     this.metrics.deliveryLag.observe({ stage: 'gateway_resolve' }, seconds);
-    slot.output = { kind: 'result', result, bytes: Buffer.byteLength(JSON.stringify(result)) };
+    const bytes = Buffer.byteLength(JSON.stringify(result));
+    slot.output = { kind: 'result', result, bytes };
+    this.heldBytes += bytes;
     this.flush();
     this.pump();
   }
 
-  /** Delivers resolved outputs from the head, in upstream order. */
+  /** Delivers resolved outputs from the head, in upstream order, while every stream has room. */
   private flush(): void {
     while (!this.disposed && this.slots[0]?.output) {
-      const output = this.slots.shift()!.output!;
+      const head = this.slots[0].output;
+      if (head.kind === 'result' && !this.allHaveRoom()) break;
+      this.slots.shift();
       // The head was walked by `pump` unless it is an end marker pump has not reached yet.
       if (this.startedCount > 0) this.startedCount--;
-      if (output.kind === 'end') {
-        this.deliverEnd(output.errors);
+      if (head.kind === 'end') {
+        this.deliverEnd(head.errors);
         return;
       }
+      this.heldBytes -= head.bytes;
       for (const stream of [...this.streams]) {
-        stream.push(output.result, output.bytes);
+        stream.push(head.result, head.bytes);
         this.metrics.resultsSent.inc();
       }
     }
-    if (this.pressured && this.slots.length <= this.options.pauseUpstreamAt / 2) {
+    this.updatePressure();
+  }
+
+  private allHaveRoom(): boolean {
+    for (const stream of this.streams) if (!stream.hasRoom) return false;
+    return true;
+  }
+
+  /** Stops reading the upstream while too much waits here; resumes at half. */
+  private updatePressure(): void {
+    if (this.disposed) return;
+    const { pauseUpstreamAt, maxBufferedBytes } = this.options;
+    if (!this.pressured && (this.slots.length >= pauseUpstreamAt || this.heldBytes >= maxBufferedBytes)) {
+      this.pressured = true;
+      this.upstream.pressure(true);
+    } else if (this.pressured && this.slots.length <= pauseUpstreamAt / 2 && this.heldBytes < maxBufferedBytes / 2) {
       this.pressured = false;
       this.upstream.pressure(false);
     }
@@ -147,6 +184,7 @@ export class Pipeline implements UpstreamListener {
     if (this.disposed) return;
     this.disposed = true;
     this.slots.length = 0;
+    this.heldBytes = 0;
     this.streams.clear();
     this.upstream.release();
     this.onDispose(this);

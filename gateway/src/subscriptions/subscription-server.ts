@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ApolloServer } from '@apollo/server';
-import { AppError, type InternalTokenSigner, type Logger, type Metrics } from '@taskgraph/runtime';
+import { AppError, ErrorCode, type InternalTokenSigner, type Logger, type Metrics } from '@taskgraph/runtime';
 import {
   type ExecutionResult,
   type FormattedExecutionResult,
@@ -20,7 +20,7 @@ import { authenticateConnection, ConnectionState } from './connection-state.js';
 import type { FormatError } from './event-executor.js';
 import { createSubscriptionMetrics, type SubscriptionMetrics } from './metrics.js';
 import { executeOverSocket, type OperationRequest, prepareOperation } from './operation-request.js';
-import { DEFAULT_SUBSCRIPTION_OPTIONS, SubscriptionCloseCode, type SubscriptionOptions } from './options.js';
+import { closeReason, DEFAULT_SUBSCRIPTION_OPTIONS, SubscriptionCloseCode, type SubscriptionOptions } from './options.js';
 import { PipelineRegistry } from './pipeline-registry.js';
 import { subscriptionLimitsPolicy } from './policies/limits.js';
 import type { SubscriptionPolicy } from './policies/policy.js';
@@ -57,12 +57,27 @@ export interface SubscriptionStats {
   upstreamConnections: number;
 }
 
+/** What the subscription server holds in memory for undelivered results now. */
+export interface SubscriptionBuffers {
+  /** Results queued in client streams (waiting for graphql-ws to write them), and their bytes. */
+  queuedResults: number;
+  queuedBytes: number;
+  /** Events held by pipelines (waiting for entity fetches or for full client streams). */
+  pipelineEvents: number;
+  /** Bytes of the resolved results among them. */
+  pipelineBytes: number;
+  /** Bytes the client sockets hold unsent (`bufferedAmount`: what the kernel did not take yet). */
+  socketBytes: number;
+}
+
 /** The gateway's graphql-ws endpoint with federated subscriptions. */
 export interface SubscriptionServer {
   readonly options: Readonly<SubscriptionOptions>;
   readonly metrics: SubscriptionMetrics;
   /** Live counts (connections, client subscriptions, shared pipelines and upstreams). */
   stats(): SubscriptionStats;
+  /** Undelivered results held now (the memory the per-client bounds limit). */
+  buffers(): SubscriptionBuffers;
   /** Closes every client (1001) and upstream; refuses new upgrades. */
   close(): Promise<void>;
 }
@@ -132,7 +147,8 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
           const { userId, expiresAt } = await authenticateConnection(host.authenticate, ctx.connectionParams);
           state = new ConnectionState(userId, ctx.extra.socket, expiresAt);
         } catch (error) {
-          const reason = error instanceof AppError ? error.message : 'Invalid token';
+          const known = error instanceof AppError;
+          const reason = closeReason(known ? error.code : ErrorCode.UNAUTHENTICATED, known ? error.message : 'Invalid token');
           ctx.extra.socket.close(SubscriptionCloseCode.Forbidden, reason);
           return false;
         }
@@ -198,6 +214,20 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
       upstreams: upstreams.size.upstreams,
       upstreamConnections: upstreams.size.connections,
     }),
+    buffers: () => {
+      let queuedResults = 0;
+      let queuedBytes = 0;
+      let socketBytes = 0;
+      for (const state of states.values()) {
+        socketBytes += state.socket.bufferedAmount;
+        for (const stream of state.streams.values()) {
+          queuedResults += stream.buffered.messages;
+          queuedBytes += stream.buffered.bytes;
+        }
+      }
+      const held = registry.held;
+      return { queuedResults, queuedBytes, pipelineEvents: held.events, pipelineBytes: held.bytes, socketBytes };
+    },
     async close() {
       if (closing) return;
       closing = true;

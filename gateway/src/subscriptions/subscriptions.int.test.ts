@@ -60,8 +60,10 @@ beforeAll(async () => {
       subscriptions: {
         maxBufferedMessages: 20,
         maxBufferedBytes: 256 * 1024,
-        maxPendingEvents: 300,
-        keepAliveMs: 500,
+        // > pauseUpstreamAt + one 64 KiB socket read of the lightest events (~600), < the 1,000-event backlogs.
+        maxPendingEvents: 900,
+        // Long enough for a pong queued behind a 1,000-result replay in this same process.
+        keepAliveMs: 2_000,
         upstreamKeepAliveMs: 100,
         closeGraceMs: 30_000,
       },
@@ -248,7 +250,7 @@ describe('federated subscriptions', () => {
     const alice = await client('alice');
     const id = newTaskId();
     const start = world.change('alice', id, 'CREATED', 'backlog');
-    const total = 1_000; // > maxPendingEvents (300): only backpressure gets them all through
+    const total = 1_000; // > maxPendingEvents (900): only backpressure gets them all through
     // 1 kB events: after a pause, what the socket already read (one chunk) is still parsed.
     const padding = 'p'.repeat(1_024);
     for (let i = 1; i < total; i++) world.change('alice', id, 'UPDATED', undefined, padding);
@@ -262,6 +264,28 @@ describe('federated subscriptions', () => {
     expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
     expect(new Set(cursors).size).toBe(total);
   }, 40_000);
+
+  it('replays 1,000 light updates to a client reading at its own pace: no slow-consumer close, no gap, no duplicate', async () => {
+    // The light selection resolves with no entity fetch, so results arrive far faster than one
+    // socket write each: only flow control (pipeline waits for the client stream) keeps it open.
+    const alice = await client('alice');
+    const id = newTaskId();
+    const start = world.change('alice', id, 'CREATED', 'light');
+    const total = 1_000;
+    for (let i = 1; i < total; i++) world.change('alice', id, 'UPDATED');
+    const slowBefore = (await gateway.subscriptions.metrics.slowConsumers.get()).values[0]?.value ?? 0;
+    const sub = alice.subscribe<{ taskUpdates: { cursor: number } }>(
+      `subscription($after: Int) { taskUpdates(after: $after, taskIds: ["${id}"]) { cursor op } }`,
+      { after: start.cursor - 1 },
+    );
+    await sub.waitFor(total, 20_000);
+    world.change('alice', id, 'COMPLETED');
+    const results = await sub.waitFor(total + 1, 5_000);
+    const cursors = results.map((r) => r.data!.taskUpdates.cursor);
+    expect(cursors).toEqual(Array.from({ length: total + 1 }, (_, i) => start.cursor + i));
+    expect(alice.closes).toEqual([]);
+    expect((await gateway.subscriptions.metrics.slowConsumers.get()).values[0]?.value ?? 0).toBe(slowBefore);
+  }, 30_000);
 
   it('ends the subscription with UNAVAILABLE when the feed drops, then reconnects with a fresh internal token', async () => {
     const alice = await client('alice');
@@ -329,12 +353,12 @@ describe('subscription auth', () => {
     const anonymous = connectGateway(gateway.url, undefined);
     clients.push(anonymous);
     expect(await anonymous.subscribe(FULL).ended).toMatchObject({ kind: 'error', error: { code: 4403 } });
-    expect(anonymous.closes[0]).toEqual({ code: 4403, reason: expect.stringMatching(/Authentication required/) });
+    expect(anonymous.closes[0]).toEqual({ code: 4403, reason: expect.stringMatching(/^UNAUTHENTICATED: Authentication required/) });
 
     const forged = connectGateway(gateway.url, 'not-a-jwt');
     clients.push(forged);
     expect(await forged.subscribe(FULL).ended).toMatchObject({ kind: 'error', error: { code: 4403 } });
-    expect(forged.closes[0]).toEqual({ code: 4403, reason: 'Invalid token' });
+    expect(forged.closes[0]).toEqual({ code: 4403, reason: 'UNAUTHENTICATED: Invalid token' });
   });
 
   it('ends subscriptions with UNAUTHENTICATED and closes 4403 when the JWT expires', async () => {
@@ -345,17 +369,34 @@ describe('subscription auth', () => {
     const ended = await sub.ended;
     expect(ended).toEqual({ kind: 'error', error: [{ message: 'Token expired', extensions: { code: 'UNAUTHENTICATED' } }] });
     await eventually(() => shortLived.closes.length > 0, 3_000, 'close');
-    expect(shortLived.closes[0]).toEqual({ code: 4403, reason: 'Token expired' });
+    expect(shortLived.closes[0]).toEqual({ code: 4403, reason: 'UNAUTHENTICATED: Token expired' });
   });
 });
 
 describe('slow consumers', () => {
-  it('closes a client that stops reading (1013) while others keep receiving; buffers stay bounded', async () => {
-    const token = await tokenFor('alice');
-    const healthy = await client('alice');
-    const healthySub = healthy.subscribe<{ taskUpdates: { cursor: number } }>('subscription { taskUpdates { cursor padding } }');
+  const limits = { maxBufferedMessages: 20, maxBufferedBytes: 256 * 1024, eventConcurrency: 8 };
+  let own: Gateway;
 
-    const stuck = new WebSocket(gatewayWebSocketUrl(gateway.url), 'graphql-transport-ws');
+  beforeAll(async () => {
+    const urls = { feed: feed.url, tasks: tasks.url, audit: audit.url };
+    // Client keep-alive off the test's path: a paused socket would otherwise be dropped by the
+    // missed pong (1006) before the stall is noticed.
+    own = await createGateway(
+      testGatewayConfig({ kind: 'sdl', sdl: fixtureSupergraph(urls) }, urls, {
+        subscriptions: { ...limits, stallTimeoutMs: 500, keepAliveMs: 60_000, closeGraceMs: 30_000 },
+      }),
+    );
+  });
+  afterAll(() => own?.close());
+
+  it('ends a client that stops reading (SLOW_CONSUMER, 1013) within the memory bound; others sharing its pipeline carry on', async () => {
+    const token = await tokenFor('alice');
+    const healthy = connectGateway(own.url, token);
+    clients.push(healthy);
+    const query = 'subscription { taskUpdates { cursor padding } }';
+    const healthySub = healthy.subscribe<{ taskUpdates: { cursor: number } }>(query);
+
+    const stuck = new WebSocket(gatewayWebSocketUrl(own.url), 'graphql-transport-ws');
     const messages: string[] = [];
     stuck.on('message', (data) => messages.push(String(data)));
     const closed = new Promise<{ code: number; reason: string }>((resolve) =>
@@ -364,32 +405,49 @@ describe('slow consumers', () => {
     await new Promise((resolve) => stuck.once('open', resolve));
     stuck.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
     await eventually(() => messages.some((m) => m.includes('connection_ack')), 3_000, 'ack');
-    stuck.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { taskUpdates { cursor padding } }' } }));
-    await serving(2);
+    stuck.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+    await eventually(() => own.subscriptions.stats().subscriptions === 2, 5_000, 'both subscribed');
     await feedActive(1);
     // Stop reading: the TCP window fills, then the gateway's per-subscription buffer.
     (stuck as unknown as { _socket: { pause(): void } })._socket.pause();
 
-    const slowBefore = (await gateway.subscriptions.metrics.slowConsumers.get()).values[0]?.value ?? 0;
+    const slowBefore = (await own.subscriptions.metrics.slowConsumers.get()).values[0]?.value ?? 0;
     const padding = 'x'.repeat(64 * 1024);
     const id = newTaskId();
-    const total = 200; // 12.5 MiB: more than loopback TCP buffers (~4 MiB) plus the 256 KiB limit
-    for (let i = 0; i < total; i++) {
-      world.change('alice', id, 'UPDATED', 'big', padding);
-      if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const total = 200; // 12.5 MiB: more than loopback TCP buffers (~4 MiB) plus every gateway buffer
+    let peak = 0;
+    const sampler = setInterval(() => {
+      const b = own.subscriptions.buffers();
+      peak = Math.max(peak, b.queuedBytes + b.pipelineBytes + b.socketBytes);
+    }, 5);
+    try {
+      for (let i = 0; i < total; i++) {
+        world.change('alice', id, 'UPDATED', 'big', padding);
+        if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await eventually(() => own.subscriptions.stats().subscriptions === 1, 10_000, 'stuck subscription dropped');
+      // Reading again, the client drains what TCP held, then the coded error and the close frame.
+      (stuck as unknown as { _socket: { resume(): void } })._socket.resume();
+      await healthySub.waitFor(total, 20_000);
+    } finally {
+      clearInterval(sampler);
     }
-    await healthySub.waitFor(total, 15_000);
-    await eventually(() => gateway.subscriptions.stats().subscriptions === 1, 5_000, 'stuck subscription dropped');
-    expect((await gateway.subscriptions.metrics.slowConsumers.get()).values[0]?.value).toBe(slowBefore + 1);
+    expect((await own.subscriptions.metrics.slowConsumers.get()).values[0]?.value).toBe(slowBefore + 1);
     expect(healthySub.results.map((r) => r.data?.taskUpdates.cursor)).toEqual(
       Array.from({ length: total }, (_, i) => healthySub.results[0]!.data!.taskUpdates.cursor + i),
     );
+    // The stated bound (README "Keep-alive and memory"): per client stream maxBufferedBytes + one
+    // result, per pipeline maxBufferedBytes + (eventConcurrency + 1) results, plus one result in
+    // each socket. Two streams share the pipeline here.
+    const result = 64 * 1024 + 200;
+    const bound = 2 * (limits.maxBufferedBytes + result) + limits.maxBufferedBytes + (limits.eventConcurrency + 1) * result + 2 * result;
+    expect(peak).toBeGreaterThan(limits.maxBufferedBytes);
+    expect(peak).toBeLessThanOrEqual(bound);
 
-    // Reading again, the client drains what TCP held and then sees the close frame.
-    (stuck as unknown as { _socket: { resume(): void } })._socket.resume();
-    expect(await closed).toEqual({ code: 1013, reason: expect.stringMatching(/^Slow consumer/) });
+    expect(await closed).toEqual({ code: 1013, reason: expect.stringMatching(/^SLOW_CONSUMER: no result read for 500 ms/) });
     expect(messages.filter((m) => m.includes('"next"')).length).toBeLessThan(total);
-  }, 30_000);
+    expect(messages.filter((m) => m.includes('"error"')).map((m) => JSON.parse(m).payload[0].extensions.code)).toEqual(['SLOW_CONSUMER']);
+  }, 40_000);
 });
 
 describe('subscription source failures', () => {

@@ -13,6 +13,8 @@ export const ErrorCode = {
   UNAVAILABLE: 'UNAVAILABLE',
   /** A service behind the gateway did not answer within its bound; other parts of the result may still be there. */
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  /** A WebSocket client stopped reading its subscriptions: they end, the socket closes 1013. */
+  SLOW_CONSUMER: 'SLOW_CONSUMER',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   /** Trusted documents: the persisted-query hash is not registered (send the text, where allowed). */
   PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',

@@ -38,7 +38,7 @@ describe('tokenExpiryPolicy', () => {
     // graphql-ws wrote the error message: the last completion closes the socket (long before flushMs).
     connection.streams.delete('1');
     policy.onComplete?.(connection, '1');
-    expect(await pair.clientClosed).toEqual({ code: 4403, reason: 'Token expired' });
+    expect(await pair.clientClosed).toEqual({ code: 4403, reason: 'UNAUTHENTICATED: Token expired' });
     policy.onClose?.(connection);
   });
 
@@ -46,7 +46,7 @@ describe('tokenExpiryPolicy', () => {
     const policy = tokenExpiryPolicy({ flushMs: 100 });
     const idle = new ConnectionState('alice', pair.server, Date.now() + 50);
     policy.onConnect?.(idle);
-    expect(await pair.clientClosed).toEqual({ code: 4403, reason: 'Token expired' });
+    expect(await pair.clientClosed).toEqual({ code: 4403, reason: 'UNAUTHENTICATED: Token expired' });
     policy.onClose?.(idle);
 
     const other = await socketPair();
@@ -55,7 +55,7 @@ describe('tokenExpiryPolicy', () => {
       policy.onConnect?.(busy);
       busy.streams.set('1', new ClientStream(limits, noHooks));
       const started = Date.now();
-      expect(await other.clientClosed).toEqual({ code: 4403, reason: 'Token expired' });
+      expect(await other.clientClosed).toEqual({ code: 4403, reason: 'UNAUTHENTICATED: Token expired' });
       expect(Date.now() - started).toBeGreaterThanOrEqual(100);
       policy.onClose?.(busy);
     } finally {

@@ -1,7 +1,7 @@
 import { ErrorCode } from '@taskgraph/runtime';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ConnectionState } from '../connection-state.js';
-import { SubscriptionCloseCode } from '../options.js';
+import { closeReason, SubscriptionCloseCode } from '../options.js';
 import type { SubscriptionPolicy } from './policy.js';
 
 /** Largest delay `setTimeout` accepts (~24.8 days); longer expiries re-arm. */
@@ -23,7 +23,7 @@ interface Watch {
 /**
  * Ends a connection when its JWT expires. Every active subscription gets a graphql-ws `error`
  * message `[{ message: "Token expired", extensions: { code: "UNAUTHENTICATED" } }]` (undelivered
- * results are dropped), then the socket closes with 4403 "Token expired" so the client reconnects
+ * results are dropped), then the socket closes with 4403 "UNAUTHENTICATED: Token expired" so the client reconnects
  * with a fresh token in `connection_init` and resubscribes with its last cursor. Subscribing on an
  * expired connection is refused with the same error.
  */
@@ -32,7 +32,7 @@ export function tokenExpiryPolicy(options: TokenExpiryOptions = { flushMs: 2_000
 
   const closeExpired = (connection: ConnectionState, watch: Watch) => {
     clearTimeout(watch.closeTimer);
-    connection.socket.close(SubscriptionCloseCode.Forbidden, 'Token expired');
+    connection.socket.close(SubscriptionCloseCode.Forbidden, closeReason(ErrorCode.UNAUTHENTICATED, 'Token expired'));
   };
 
   const expire = (connection: ConnectionState, watch: Watch) => {
