@@ -11,6 +11,7 @@ import { postGraphQL, profileDir, startGatewayChild, startSystemChild } from '..
 import { CpuMeter, cpuLine } from '../lib/proc-cpu.js';
 import { table, verdict } from '../lib/report.js';
 import { seedTasks } from '../lib/seed.js';
+import { measureStages, STAGE_COLUMNS, type StageLag, stageCells, stageLine } from '../lib/stage-lag.js';
 import { fmt } from '../lib/stats.js';
 import type { RateRequest, RateResult } from '../procs/ws-clients.js';
 
@@ -38,6 +39,7 @@ export const realtimeLatency: Benchmark = {
       await clients.ready;
       const results: RateResult[] = [];
       const cores: Record<string, number>[] = [];
+      const stages: StageLag[][] = [];
       for (const rate of RATES) {
         // Resume point read before subscribing: nothing between is missed (ARCHITECTURE §6).
         const retention = await postGraphQL<{ syncRetention: { latestCursor: string | null } }>(
@@ -63,8 +65,11 @@ export const realtimeLatency: Benchmark = {
           },
         };
         const meter = new CpuMeter({ gateway: gateway.child.pid, subgraphs: system.child.pid, client: clients.pid });
+        // Per-stage delivery lag (issue 15 item 5): sync observes consumer + sync push, the gateway the rest.
+        const stageLag = await measureStages([system.info.subgraphs.sync ?? '', gateway.url]);
         const result = await clients.request<RateResult>('rate', request);
         cores.push(meter.read());
+        stages.push(await stageLag());
         results.push(result);
         // Later rates continue from the versions this run reached.
         const versions = await system.sql<{ id: string; version: number }>('select id::text, version from tasks.task where user_id = $1', [
@@ -75,6 +80,7 @@ export const realtimeLatency: Benchmark = {
         console.log(
           `  ${rate}/s: p50 ${fmt(result.latency.p50)} p95 ${fmt(result.latency.p95)} p99 ${fmt(result.latency.p99)} ms, sent ${result.sent}, missing ${result.missing}, errors ${result.errors.length}`,
         );
+        console.log(`    stages p50/p99 ms: ${stageLine(stages.at(-1) ?? [])}`);
       }
       await gateway.child.stop();
       await system.child.stop(60_000);
@@ -90,7 +96,7 @@ export const realtimeLatency: Benchmark = {
       const markdown = [
         `### 2. ${this.title}`,
         '',
-        `Run ${context.date} with \`${context.command}\`. One subscriber (\`Live\` below: \`taskUpdates(after: latestCursor)\` with \`task\` resolved from the tasks subgraph per event) and an open-loop sender of \`updateTask\` over HTTP, round-robin over ${TASKS} tasks, in one client process; our gateway in its own process; subgraphs + embedded Postgres (durable) in a third. Per rate: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured. Latency = mutation request sent → update received by the subscriber. *Mutation* = the mutation's own HTTP round trip; *sync push* = the same update received by a second subscriber connected straight to the sync subgraph (internal token, no \`task\` field), so the gateway's share is the difference.`,
+        `Run ${context.date} with \`${context.command}\`. One subscriber (\`Live\` below: \`taskUpdates(after: latestCursor)\` with \`task\` resolved from the tasks subgraph per event) and an open-loop sender of \`updateTask\` over HTTP, round-robin over ${TASKS} tasks, in one client process; our gateway in its own process; subgraphs + embedded Postgres (durable) in a third. Per rate: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured. Latency = mutation request sent → update received by the subscriber. *Mutation* = the mutation's own HTTP round trip; *sync push* = the same update received by a second subscriber connected straight to the sync subgraph (internal token, no \`task\` field), so the gateway's share is the difference. The four stage columns are the services' own \`delivery_lag_seconds{stage}\` histograms over the rate step, warm-up included (quantiles to the bucket bounds; 10,000 means ≥ 10 s): *stage: consumer* = event occurred → stored by sync's consumer, *stage: sync push* = published live → taken by a subscription's graphql-ws stream (both subscribers), *gateway resolve* = upstream event → client result ready (entity fetches), *client write* = result ready → taken by graphql-ws to write to the client's socket.`,
         '',
         table(
           [
@@ -102,6 +108,7 @@ export const realtimeLatency: Benchmark = {
             'max ms',
             'mutation p50 / p99 ms',
             'sync push p50 / p99 ms',
+            ...STAGE_COLUMNS,
             'missing',
             'target p50 < 10, p99 < 50',
             'cores used',
@@ -115,11 +122,12 @@ export const realtimeLatency: Benchmark = {
             fmt(r.latency.max),
             `${fmt(r.mutation.p50)} / ${fmt(r.mutation.p99)}`,
             r.direct ? `${fmt(r.direct.p50)} / ${fmt(r.direct.p99)}` : 'n/a',
+            ...stageCells(stages[i]),
             r.missing,
             verdict(ok(r)),
             cpuLine(cores[i] ?? {}),
           ]),
-          ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'],
+          ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', ...STAGE_COLUMNS.map(() => 'r' as const), 'r', 'l', 'l'],
         ),
         '',
         ...results.filter((r) => r.errors.length).map((r) => `Errors at ${r.rate}/s: \`${r.errors.join('`, `')}\``),
@@ -142,7 +150,7 @@ export const realtimeLatency: Benchmark = {
           (r) =>
             `${r.rate}/s: p50 ${fmt(r.latency.p50)} p95 ${fmt(r.latency.p95)} p99 ${fmt(r.latency.p99)} ms (mutation p50 ${fmt(r.mutation.p50)}), missing ${r.missing} → ${ok(r) ? 'met' : 'MISSED'}`,
         ),
-        data: { results, cores },
+        data: { results, cores, stages },
       };
     } finally {
       await gateway?.child.stop();

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baseEnvShape, freePort, type Logger, parseEnv, portSchema } from '@taskgraph/runtime';
+import { ADMIN_PORT_OFFSET, baseEnvShape, freePort, type Logger, parseEnv, portSchema } from '@taskgraph/runtime';
 import { servicePrefix } from './line-prefix.js';
 import { GATEWAY_SERVICE, planServices, SUBGRAPH_SERVICES } from './services.js';
 import { type ChildSpec, DEFAULT_SUPERVISION, type SupervisedChild, type SupervisionOptions, superviseChild } from './supervisor.js';
@@ -59,13 +59,20 @@ export interface Launcher {
   close(): Promise<void>;
 }
 
-async function resolvePorts(gatewayPort: number): Promise<Record<string, number>> {
+async function resolvePorts(
+  gatewayPort: number,
+  production: boolean,
+): Promise<{ ports: Record<string, number>; adminPorts?: Record<string, number> }> {
   const services = [...SUBGRAPH_SERVICES, GATEWAY_SERVICE];
   const ports: Record<string, number> = {};
   // Picked once, so a restarted process listens where the gateway already sends its requests.
   for (const s of services) ports[s.name] = gatewayPort === 0 ? await freePort() : s.defaultPort;
   if (gatewayPort !== 0) ports[GATEWAY_SERVICE.name] = gatewayPort;
-  return ports;
+  if (!production) return { ports };
+  // Production serves health and metrics on an admin port only (as each service would pick it alone).
+  const adminPorts: Record<string, number> = {};
+  for (const s of services) adminPorts[s.name] = gatewayPort === 0 ? await freePort() : ports[s.name]! + ADMIN_PORT_OFFSET;
+  return { ports, adminPorts };
 }
 
 /**
@@ -76,7 +83,7 @@ async function resolvePorts(gatewayPort: number): Promise<Record<string, number>
 export async function startLauncher(options: LauncherOptions): Promise<Launcher> {
   const { config, logger } = options;
   const write = options.write ?? ((text: string) => process.stdout.write(text));
-  const ports = await resolvePorts(config.gatewayPort);
+  const { ports, adminPorts } = await resolvePorts(config.gatewayPort, options.env.NODE_ENV === 'production');
   const width = Math.max(POSTGRES.length, ...[...SUBGRAPH_SERVICES, GATEWAY_SERVICE].map((s) => s.name.length));
   let index = 0;
   const supervise = (spec: ChildSpec) =>
@@ -109,7 +116,7 @@ export async function startLauncher(options: LauncherOptions): Promise<Launcher>
       children.push(postgres);
       databaseUrl = ((await postgres.ready()) as { url: string }).url;
     }
-    const plan = planServices({ baseEnv: options.env, ports, host: config.host, databaseUrl });
+    const plan = planServices({ baseEnv: options.env, ports, ...(adminPorts ? { adminPorts } : {}), host: config.host, databaseUrl });
     children.push(...plan.subgraphs.map(supervise));
     await Promise.all(children.map((c) => c.ready()));
     const gateway = supervise(plan.gateway);

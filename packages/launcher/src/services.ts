@@ -37,6 +37,11 @@ export interface PlanOptions {
   baseEnv: NodeJS.ProcessEnv;
   /** Every service's and the gateway's port, by name. */
   ports: Readonly<Record<string, number>>;
+  /**
+   * Admin listener ports (`/healthz`, `/readyz`, `/metrics` off the public port), by name; production
+   * only. Without one a service serves them on its public port.
+   */
+  adminPorts?: Readonly<Record<string, number>>;
   host: string;
   /** The one Postgres every service uses (each in its own schema). */
   databaseUrl: string;
@@ -49,21 +54,29 @@ export interface PlanOptions {
  */
 export function planServices(options: PlanOptions): { subgraphs: ChildSpec[]; gateway: ChildSpec; gatewayUrl: string } {
   const reach = connectHost(options.host);
-  const base = { ...options.baseEnv, HOST: options.host, DATABASE_URL: options.databaseUrl };
+  // One ADMIN_PORT cannot serve five processes: each child gets its own or none.
+  const { ADMIN_PORT: _admin, ...inherited } = options.baseEnv;
+  const base = { ...inherited, HOST: options.host, DATABASE_URL: options.databaseUrl };
   const portOf = (entry: ServiceEntry) => options.ports[entry.name] ?? entry.defaultPort;
+  const adminOf = (entry: ServiceEntry) => options.adminPorts?.[entry.name];
+  const ownPorts = (entry: ServiceEntry) => {
+    const admin = adminOf(entry);
+    return admin === undefined ? { PORT: String(portOf(entry)) } : { PORT: String(portOf(entry)), ADMIN_PORT: String(admin) };
+  };
+  const healthUrl = (entry: ServiceEntry) => `http://${reach}:${adminOf(entry) ?? portOf(entry)}/healthz`;
   const subgraphs = SUBGRAPH_SERVICES.map((entry) => ({
     name: entry.name,
     entry: entryOf(entry.packageName),
-    env: { ...base, PORT: String(portOf(entry)) },
-    healthUrl: `http://${reach}:${portOf(entry)}/healthz`,
+    env: { ...base, ...ownPorts(entry) },
+    healthUrl: healthUrl(entry),
   }));
   const urls = Object.fromEntries(SUBGRAPH_SERVICES.map((entry) => [entry.urlEnv, `http://${reach}:${portOf(entry)}/graphql`]));
   const { DATABASE_URL: _db, ...gatewayBase } = base;
   const gateway = {
     name: GATEWAY_SERVICE.name,
     entry: entryOf(GATEWAY_SERVICE.packageName),
-    env: { ...gatewayBase, ...urls, PORT: String(portOf(GATEWAY_SERVICE)) },
-    healthUrl: `http://${reach}:${portOf(GATEWAY_SERVICE)}/healthz`,
+    env: { ...gatewayBase, ...urls, ...ownPorts(GATEWAY_SERVICE) },
+    healthUrl: healthUrl(GATEWAY_SERVICE),
   };
   return { subgraphs, gateway, gatewayUrl: `http://${reach}:${portOf(GATEWAY_SERVICE)}/graphql` };
 }
