@@ -44,7 +44,7 @@ export function composeSupergraph(subgraphs: readonly SubgraphDefinition[]): str
   return result.supergraphSdl;
 }
 
-/** Path of a subgraph's SDL in the repository (CONVENTIONS: `subgraphs/<name>/src/schema.graphql`). */
+/** Path of a subgraph's SDL in the repository (CONVENTIONS §2: `subgraphs/<name>/src/schema.graphql`). */
 export const subgraphSdlPath = (name: string, root = repoRoot()): string => join(root, 'subgraphs', name, 'src', 'schema.graphql');
 
 /**
