@@ -3,4 +3,4 @@ import { createGateway } from './app.js';
 import { loadGatewayConfig } from './config.js';
 
 const logger = createLogger('gateway');
-await runMain(async () => createGateway(loadGatewayConfig()), logger);
+await runMain(async () => createGateway(loadGatewayConfig()), logger, 'gateway');

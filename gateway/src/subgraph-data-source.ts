@@ -1,5 +1,5 @@
 import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
-import { AppError, ErrorCode, INTERNAL_TOKEN_HEADER, type InternalTokenSigner, type Logger } from '@taskgraph/runtime';
+import { AppError, ErrorCode, INTERNAL_TOKEN_HEADER, type InternalTokenSigner, type Logger, traceHeaders } from '@taskgraph/runtime';
 import type { InFlightReads } from './in-flight-reads.js';
 import { type SubgraphAnswer, type SubgraphHttpClient, SubgraphTimeoutError } from './subgraph-http.js';
 
@@ -24,6 +24,9 @@ const STRIPPED_HEADERS = new Set([
   INTERNAL_TOKEN_HEADER,
   'content-type',
   'content-length',
+  // The subgraph continues the gateway's span, never a context the client made up.
+  'traceparent',
+  'tracestate',
 ]);
 
 export interface SubgraphDataSourceOptions {
@@ -74,6 +77,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     }
     headers['content-type'] = 'application/json';
     headers[INTERNAL_TOKEN_HEADER] = await this.signer.tokenFor(userId);
+    // The gateway's fetch span (Apollo's `gateway.fetch`, active here) continues in the subgraph.
+    Object.assign(headers, traceHeaders());
     const body = JSON.stringify({
       query: request.query,
       variables: request.variables,

@@ -1,4 +1,4 @@
-import { ErrorCode } from '@taskgraph/runtime';
+import { contextFromTraceparent, ErrorCode, inSpan, SpanKind } from '@taskgraph/runtime';
 import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import type { ClientStream } from './client-stream.js';
 import { type EventExecution, executeSubscriptionEvent, formatErrors, toGraphQLErrors, type UpstreamEvent } from './event-executor.js';
@@ -122,7 +122,16 @@ export class Pipeline implements UpstreamListener {
   }
 
   private async resolve(slot: Slot): Promise<void> {
-    const result = await executeSubscriptionEvent(this.execution, slot.event!);
+    const event = slot.event!;
+    // One span per event, continuing the trace the update was consumed in (sync sends it as
+    // `extensions.traceparent`): the entity fetches below are its children.
+    const traceparent = typeof event.extensions?.traceparent === 'string' ? event.extensions.traceparent : undefined;
+    const result = await inSpan(
+      'gateway',
+      'subscription event',
+      { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(traceparent), attributes: { 'taskgraph.subscribers': this.streams.size } },
+      () => executeSubscriptionEvent(this.execution, event),
+    );
     this.running--;
     if (this.disposed) return;
     const seconds = Number(process.hrtime.bigint() - slot.receivedAt) / 1e9;

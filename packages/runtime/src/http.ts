@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { contextFromHeaders, inSpan, SpanKind } from './tracing.js';
 
 /** A check `/readyz` runs; `detail` is reported as-is. */
 export interface ReadinessCheck {
@@ -148,6 +149,15 @@ async function handleGraphQL<TContext extends BaseContext>(
   res.end();
 }
 
+/** A SERVER span continuing the caller's trace (W3C `traceparent` header), e.g. gateway → subgraph, daprd → app. */
+function serverSpan(req: IncomingMessage, path: string) {
+  return {
+    kind: SpanKind.SERVER,
+    parent: contextFromHeaders(req.headers),
+    attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path },
+  };
+}
+
 function requestParams(body: unknown, url: URL): GraphQLRequestParams {
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as GraphQLRequestParams;
   const extensions = url.searchParams.get('extensions');
@@ -195,16 +205,23 @@ export async function startHttpService<TContext extends BaseContext>(options: Ht
         sendJson(res, 200, { ok: true });
       } else if (options.graphql && url.pathname === gqlPath) {
         route = gqlPath;
-        const body = await readBody(req, maxBody);
-        await handleGraphQL(options.graphql, req, res, url, body);
+        const graphql = options.graphql;
+        await inSpan(options.name, `${req.method ?? 'GET'} ${gqlPath}`, serverSpan(req, gqlPath), async (span) => {
+          const body = await readBody(req, maxBody);
+          await handleGraphQL(graphql, req, res, url, body);
+          span.setAttribute('http.response.status_code', res.statusCode);
+        });
       } else {
         const match = findRoute(options.routes ?? [], req.method ?? 'GET', url.pathname);
         if (!match) {
           sendJson(res, 404, { error: 'not found' });
         } else {
           route = typeof match.route.path === 'string' ? match.route.path : match.route.path.source;
-          const body = await readBody(req, maxBody);
-          await match.route.handle({ raw: req, body, params: match.params, url }, res);
+          await inSpan(options.name, `${req.method ?? 'GET'} ${route}`, serverSpan(req, url.pathname), async (span) => {
+            const body = await readBody(req, maxBody);
+            await match.route.handle({ raw: req, body, params: match.params, url }, res);
+            span.setAttribute('http.response.status_code', res.statusCode);
+          });
         }
       }
     } catch (error) {

@@ -11,3 +11,4 @@ export * from './scalars.js';
 export * from './services.js';
 export * from './shutdown.js';
 export * from './subgraph.js';
+export * from './tracing.js';

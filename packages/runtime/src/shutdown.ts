@@ -1,4 +1,5 @@
 import type { Logger } from './logger.js';
+import { startTracing } from './tracing.js';
 
 /**
  * Closes the service on SIGTERM/SIGINT (stop accepting, drain, close DB) and exits; a second
@@ -26,12 +27,23 @@ export function closeOnSignals(close: () => Promise<void>, logger: Logger, timeo
   process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
-/** `index.ts` body: run the factory, exit non-zero on failure (CONVENTIONS §1). */
-export async function runMain(start: () => Promise<{ url: string; close(): Promise<void> }>, logger: Logger): Promise<void> {
+/**
+ * `index.ts` body: turn tracing on as `OTEL_*` says (off by default, ARCHITECTURE §8), run the
+ * factory, exit non-zero on failure (CONVENTIONS §1).
+ */
+export async function runMain(
+  start: () => Promise<{ url: string; close(): Promise<void> }>,
+  logger: Logger,
+  serviceName = 'taskgraph',
+): Promise<void> {
   try {
+    const tracing = startTracing({ serviceName });
     const service = await start();
     logger.info({ url: service.url }, 'listening');
-    closeOnSignals(() => service.close(), logger);
+    closeOnSignals(async () => {
+      await service.close();
+      await tracing.shutdown();
+    }, logger);
   } catch (error) {
     logger.fatal({ err: error }, error instanceof Error ? error.message : 'startup failed');
     process.exit(1);

@@ -5,4 +5,6 @@ import type { SyncFeed } from './feed/sync-feed.js';
 export interface SyncContext {
   caller: Caller;
   feed: SyncFeed;
+  /** Set per delivered update (graphql-ws): the trace context it was consumed in, sent as `extensions.traceparent`. */
+  traceparent?: string | undefined;
 }

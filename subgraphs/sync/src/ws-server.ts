@@ -75,8 +75,16 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         if (!connection) throw new Error('graphql-ws context without a verified connection');
         return { caller: connection.operations.get(id) ?? connection.caller, feed: options.feed };
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((error) => formatGraphQLError(error.toJSON(), error)) } : undefined,
+      onNext: (_ctx, _id, _payload, args, result) => {
+        // The update's trace context rides along to the gateway (its delivery span continues it).
+        const traceparent = (args.contextValue as SyncContext | undefined)?.traceparent;
+        if (!result.errors && !traceparent) return undefined;
+        return {
+          ...result,
+          ...(result.errors ? { errors: result.errors.map((error) => formatGraphQLError(error.toJSON(), error)) } : {}),
+          ...(traceparent ? { extensions: { ...result.extensions, traceparent } } : {}),
+        };
+      },
       onError: (ctx, id, _payload, errors) => {
         connections.get(ctx.extra)?.operations.delete(id);
         return errors.map((error) => formatGraphQLError(error.toJSON(), error));

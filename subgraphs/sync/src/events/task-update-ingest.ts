@@ -1,6 +1,7 @@
 import { drop, type EventHandler, EventType, retry, SUCCESS, type TaskEventData, type TaskEventType } from '@taskgraph/events';
-import type { Logger } from '@taskgraph/runtime';
+import { currentTraceparent, type Logger } from '@taskgraph/runtime';
 import { type TaskOp, type TaskUpdate, TaskUpdateSchema } from '../entities/task-update.entity.js';
+import { noteTraceLink } from '../feed/trace-links.js';
 import { afterCommit } from './after-commit.js';
 
 const OP_BY_TYPE: Record<TaskEventType, TaskOp> = {
@@ -57,6 +58,7 @@ export function taskUpdateIngest(options: TaskUpdateIngestOptions): EventHandler
       return retry(`storing update ${event.seq} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
     options.touchedUsers.add(row.userId);
+    noteTraceLink(row.eventId, currentTraceparent());
     afterCommit(tx, () => options.onStored(row));
     return SUCCESS;
   };
