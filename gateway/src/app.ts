@@ -21,6 +21,9 @@ import { gatewayErrorFormatter } from './error-format.js';
 import { noSubscriptionsOverHttpRule, operationResolutionPlugin } from './http-operations.js';
 import { InFlightReads } from './in-flight-reads.js';
 import { queryLimitsRule } from './limits.js';
+import { DEFAULT_PROTECTION, type ProtectionOptions } from './protection/options.js';
+import { protectionPlugin } from './protection/plugin.js';
+import { UserLimiter } from './protection/user-limiter.js';
 import { createSubgraphHttpClient, type GatewayContext, SubgraphDataSource } from './subgraph-data-source.js';
 import type { SubgraphAnswer } from './subgraph-http.js';
 import { attachSubscriptions, type SubscriptionServer } from './subscriptions/index.js';
@@ -33,6 +36,7 @@ export * from './compose.js';
 export * from './config.js';
 export * from './error-format.js';
 export * from './limits.js';
+export * from './protection/index.js';
 export * from './subgraph-data-source.js';
 export * from './subscriptions/index.js';
 export * from './trusted-documents.js';
@@ -57,6 +61,10 @@ export interface Gateway {
   readonly apollo: ApolloServer<GatewayContext>;
   /** Verifies a client `Authorization` value; reuse it for graphql-ws `connection_init`. */
   readonly authenticate: Authenticate;
+  /** Demand control and per-user fairness in force (defaults merged with `config.protection`). */
+  readonly protection: Readonly<ProtectionOptions>;
+  /** Per-user rate and concurrency state, shared by HTTP and WebSocket. */
+  readonly limiter: UserLimiter;
   /** Signs the internal tokens sent to subgraphs. */
   readonly signer: InternalTokenSigner;
   readonly logger: Logger;
@@ -101,6 +109,8 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   const http = createSubgraphHttpClient(config.subgraphTimeoutMs);
   const reads = new InFlightReads<SubgraphAnswer>();
   const dataSources = new Map<string, SubgraphDataSource>();
+  const protection: ProtectionOptions = { ...DEFAULT_PROTECTION, reportCost: development, ...config.protection };
+  const limiter = new UserLimiter(protection);
 
   const apolloGateway = new ApolloGateway({
     supergraphSdl: supergraphFor(config),
@@ -132,6 +142,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     persistedQueries: { cache: manifestCache(trusted), ttl: null },
     plugins: [
       operationResolutionPlugin,
+      protectionPlugin(protection, limiter),
       development ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
     ],
   });
@@ -198,6 +209,8 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     config,
     apollo,
     authenticate,
+    protection,
+    limiter,
     signer,
     logger,
     metrics,

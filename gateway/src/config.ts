@@ -17,6 +17,7 @@ import {
 import { z } from 'zod';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type JwtConfig } from './auth.js';
 import { DEFAULT_LIMITS, type QueryLimits } from './limits.js';
+import { DEFAULT_PROTECTION, type ProtectionOptions } from './protection/options.js';
 import type { SubscriptionOptions } from './subscriptions/options.js';
 import { DEFAULT_TRUSTED_DOCUMENTS_PATH, loadTrustedDocumentsManifest, type TrustedDocuments } from './trusted-documents.js';
 
@@ -70,6 +71,11 @@ export interface GatewayConfig {
    * `UPSTREAM_TIMEOUT` error; the rest of the result is still returned where the schema allows.
    */
   subgraphTimeoutMs?: number;
+  /**
+   * Demand control and per-user fairness (gateway/src/protection); unset values take
+   * `DEFAULT_PROTECTION` (`reportCost`: development only).
+   */
+  protection?: Partial<ProtectionOptions>;
   /** Federated subscription tunables (buffers, keep-alive); defaults in `DEFAULT_SUBSCRIPTION_OPTIONS`. */
   subscriptions?: Partial<SubscriptionOptions>;
   /**
@@ -77,6 +83,10 @@ export interface GatewayConfig {
    * manifest (`DEFAULT_TRUSTED_DOCUMENTS_PATH`) in allow mode; in production none (text only).
    */
   trustedDocuments?: TrustedDocuments;
+}
+
+function positive(fallback: number) {
+  return z.coerce.number().positive().default(fallback);
 }
 
 const gatewayEnvShape = {
@@ -102,6 +112,15 @@ const gatewayEnvShape = {
   TRUSTED_DOCUMENTS_MANIFEST: z.string().min(1).optional(),
   /** `enforce`: only registered operations run; `allow`: registered hashes resolve, text runs too. */
   TRUSTED_DOCUMENTS: z.enum(['enforce', 'allow']).optional(),
+  /** Demand control and per-user fairness (README "Limits"). */
+  GATEWAY_MAX_COST: positive(DEFAULT_PROTECTION.maxCost),
+  GATEWAY_MAX_SUBSCRIPTION_EVENT_COST: positive(DEFAULT_PROTECTION.maxSubscriptionEventCost),
+  GATEWAY_RATE_LIMIT_PER_SECOND: positive(DEFAULT_PROTECTION.ratePerSecond),
+  GATEWAY_RATE_LIMIT_BURST: positive(DEFAULT_PROTECTION.burst),
+  GATEWAY_MAX_IN_FLIGHT_PER_USER: positive(DEFAULT_PROTECTION.maxInFlight),
+  GATEWAY_MAX_SUBSCRIPTIONS_PER_USER: positive(DEFAULT_PROTECTION.maxSubscriptions),
+  /** `true` adds `extensions.cost` to responses; default: in development only. */
+  GATEWAY_REPORT_COST: z.enum(['true', 'false']).optional(),
 } as const;
 
 /** `SUBGRAPH_<NAME>_URL` per registered subgraph, defaulting to its local port. */
@@ -152,6 +171,15 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     limits: { ...DEFAULT_LIMITS },
     ...(e.SUBGRAPH_TIMEOUT_MS ? { subgraphTimeoutMs: e.SUBGRAPH_TIMEOUT_MS } : {}),
     ...trustedDocumentsFromEnv(e.TRUSTED_DOCUMENTS_MANIFEST, e.TRUSTED_DOCUMENTS, production),
+    protection: {
+      maxCost: e.GATEWAY_MAX_COST,
+      maxSubscriptionEventCost: e.GATEWAY_MAX_SUBSCRIPTION_EVENT_COST,
+      ratePerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND,
+      burst: e.GATEWAY_RATE_LIMIT_BURST,
+      maxInFlight: e.GATEWAY_MAX_IN_FLIGHT_PER_USER,
+      maxSubscriptions: e.GATEWAY_MAX_SUBSCRIPTIONS_PER_USER,
+      reportCost: e.GATEWAY_REPORT_COST === undefined ? e.NODE_ENV === 'development' : e.GATEWAY_REPORT_COST === 'true',
+    },
   };
 }
 

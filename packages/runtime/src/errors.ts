@@ -10,6 +10,10 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
   RESYNC_REQUIRED: 'RESYNC_REQUIRED',
+  /** The operation's estimated cost is over the gateway's budget; nothing ran (`estimatedCost`, `maxCost`). */
+  COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
+  /** A per-user rate or concurrency limit refused the operation; retry after `retryAfterMs`. */
+  RATE_LIMITED: 'RATE_LIMITED',
   UNAVAILABLE: 'UNAVAILABLE',
   /** A service behind the gateway did not answer within its bound; other parts of the result may still be there. */
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',

@@ -5,10 +5,15 @@ import {
   DEV_JWT_SECRET,
   type GatewayConfig,
   type SupergraphSource,
+  TEST_FAIRNESS,
 } from '@taskgraph/gateway';
 import { DEV_INTERNAL_TOKEN_SECRET } from '@taskgraph/runtime';
 
-/** A gateway config for tests and the one-process launcher: port 0, dev secrets, given subgraphs. */
+/**
+ * A gateway config for tests and the one-process launcher: port 0, dev secrets, given subgraphs,
+ * per-user fairness limits off (`TEST_FAIRNESS`, so the suite's own load is never refused) unless
+ * `overrides.protection` sets them; demand control as in production.
+ */
 export function testGatewayConfig(
   supergraph: SupergraphSource,
   subgraphs: Record<string, string>,
@@ -25,5 +30,6 @@ export function testGatewayConfig(
     supergraph,
     limits: { ...DEFAULT_LIMITS },
     ...overrides,
+    protection: { ...TEST_FAIRNESS, ...overrides.protection },
   };
 }
