@@ -73,7 +73,7 @@ describe('development', () => {
     // Development also reports the operation's cost (gateway/src/protection).
     expect(res.body).toEqual({
       data: { __schema: { queryType: { name: 'Query' } } },
-      extensions: { cost: { estimated: 0, actual: 0, budget: 5000 } },
+      extensions: { cost: { estimated: 0, actual: 0, budget: 25000 } },
     });
     const page = await landingPage(gateway);
     expect(page.status).toBe(200);

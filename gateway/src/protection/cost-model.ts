@@ -62,7 +62,7 @@ export const DEFAULT_COST_MODEL: CostModel = {
     'Task.reminderRules': { assumedSize: 10 },
     'Task.nextOccurrences': { slicingArguments: ['count'], assumedSize: 50 },
     'AuditEntry.task': { weight: ENTITY_FETCH },
-    'AuditEntry.changes': { assumedSize: 20 }, // one per task field changed (a task has 14 writable fields)
+    'AuditEntry.changes': { assumedSize: 16 }, // one per task field changed (12 fields a change can touch)
     'Notification.task': { weight: ENTITY_FETCH },
     'TaskUpdate.task': { weight: ENTITY_FETCH },
     'ReminderDue.task': { weight: ENTITY_FETCH },

@@ -16,14 +16,15 @@ export interface ProtectionOptions extends FairnessLimits {
 }
 
 /**
- * Production defaults. `maxCost` 5 000 admits every operation of `@taskgraph/client` at its largest
- * page (e.g. 100 tasks with their reminders, or a 100-entry history page) and refuses multiplying
- * queries such as 20 aliases of `auditLog(first: 100) { … task { history(first: 100) } }` (≈ 4·10⁶).
- * 20 operations/s per user sustained with bursts of 60 cover a page load plus typing; 8 in flight
- * per user leave the subgraphs' pools to everyone else.
+ * Production defaults. `maxCost` 25 000 admits every operation of `@taskgraph/client` at its largest
+ * page (≤ 2 600) and a page of 100 tasks each with a 10-entry history and its changes (≈ 21 800),
+ * and refuses pages of pages: `auditLog(first: 100) { … task { history(first: 100) { … changes } } }`
+ * costs ≈ 180 000, the issue's 20 aliases of it ≈ 3.6·10⁶. 20 operations/s per user sustained with
+ * bursts of 60 cover a page load plus typing; 8 in flight per user leave the subgraphs' pools to
+ * everyone else.
  */
 export const DEFAULT_PROTECTION: ProtectionOptions = {
-  maxCost: 5_000,
+  maxCost: 25_000,
   maxSubscriptionEventCost: 1_000,
   reportCost: false,
   ratePerSecond: 20,
