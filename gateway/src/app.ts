@@ -27,6 +27,7 @@ import { UserLimiter } from './protection/user-limiter.js';
 import { createSubgraphHttpClient, type GatewayContext, SubgraphDataSource } from './subgraph-data-source.js';
 import type { SubgraphAnswer } from './subgraph-http.js';
 import { attachSubscriptions, type SubscriptionServer } from './subscriptions/index.js';
+import { fairnessPolicy } from './subscriptions/policies/fairness.js';
 import { trustedDocumentsPolicy } from './subscriptions/policies/trusted-documents.js';
 import { supergraphFor } from './supergraph.js';
 import { checkTrustedRequest, DEFAULT_TRUSTED_DOCUMENTS_PATH, loadTrustedDocumentsIfPresent, manifestCache } from './trusted-documents.js';
@@ -237,8 +238,21 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   };
   // Federated subscriptions over graphql-ws on the same port (gateway/src/subscriptions).
   const subscriptions = attachSubscriptions(
-    // The trusted-documents policy first: it puts a persisted operation's text into the payload.
-    { ...gateway, formatError, validationRules: [queryLimitsRule(config.limits)], policies: [trustedDocumentsPolicy(trusted)] },
+    {
+      ...gateway,
+      formatError,
+      validationRules: [queryLimitsRule(config.limits)],
+      // The trusted-documents policy first: it puts a persisted operation's text into the payload.
+      policies: [
+        trustedDocumentsPolicy(trusted),
+        fairnessPolicy({
+          limiter,
+          schema: () => current?.apiSchema,
+          model: protection.model,
+          maxEventCost: protection.maxSubscriptionEventCost,
+        }),
+      ],
+    },
     { maxPayloadBytes: config.limits.maxBodyBytes, ...config.subscriptions },
   );
   gateway.onClose(() => subscriptions.close());

@@ -17,7 +17,7 @@ export interface CostReport {
  * Demand control and per-user fairness for queries and mutations (HTTP, and WebSocket through
  * `executeOperation`), in Apollo's `didResolveOperation`: after parsing and validation (the query
  * limits), before @apollo/gateway plans or calls any subgraph. In order:
- * 1. a token from the user's bucket, else RATE_LIMITED (429, `Retry-After`);
+ * 1. over HTTP, a token from the user's bucket, else RATE_LIMITED (429, `Retry-After`);
  * 2. the static cost estimate, over `maxCost` → COST_LIMIT_EXCEEDED (400);
  * 3. an in-flight slot of the user, else RATE_LIMITED; released when the response is sent.
  * Refused operations never reach the subgraphs, so a refusal takes about as long as validation.
@@ -32,7 +32,8 @@ export function protectionPlugin(options: ProtectionOptions, limiter: UserLimite
           // No operation: operationResolutionPlugin answers 400.
           if (!operation) return;
           const { userId } = contextValue;
-          const rate = limiter.take(userId);
+          // Over WebSocket (`executeOperation`, no `http`) the fairness policy took the token at `subscribe`.
+          const rate = request.http ? limiter.take(userId) : undefined;
           if (rate) throw rateLimitedError(rate);
           const fragments = fragmentsOf(document.definitions);
           const estimated = estimateOperationCost({ schema, operation, fragments, variables: request.variables, model: options.model });

@@ -73,6 +73,11 @@ export class UserLimiter {
     return this.hold(userId, 'subscriptions', this.limits.maxSubscriptions);
   }
 
+  /** The user's active subscriptions now (no state is created for an unknown user). */
+  activeSubscriptions(userId: string): number {
+    return this.users.get(userId)?.subscriptions ?? 0;
+  }
+
   /** Users tracked now (for tests and metrics). */
   get size(): number {
     return this.users.size;

@@ -9,7 +9,7 @@ const noHooks = { onOverflow: () => {}, onDetach: () => {} };
 const payload = { query: 'subscription { x }' };
 
 describe('subscriptionLimitsPolicy', () => {
-  it('refuses a subscription beyond the per-connection maximum with BAD_USER_INPUT', () => {
+  it('refuses a subscription beyond the per-connection maximum with RATE_LIMITED', () => {
     const policy = subscriptionLimitsPolicy({ maxSubscriptionsPerConnection: 2 });
     const connection = new ConnectionState('alice', {} as WebSocket, undefined);
     expect(policy.onSubscribe?.(connection, '1', payload)).toBeUndefined();
@@ -17,7 +17,9 @@ describe('subscriptionLimitsPolicy', () => {
     expect(policy.onSubscribe?.(connection, '2', payload)).toBeUndefined();
     connection.streams.set('2', new ClientStream({ maxBufferedMessages: 1, maxBufferedBytes: 1 }, noHooks));
     const refused = policy.onSubscribe?.(connection, '3', payload);
-    expect(refused?.map((e) => [e.message, e.extensions.code])).toEqual([['At most 2 subscriptions per connection', 'BAD_USER_INPUT']]);
+    expect(refused?.map((e) => [e.message, e.extensions.code, e.extensions.retryAfterMs])).toEqual([
+      ['At most 2 subscriptions per connection', 'RATE_LIMITED', 1_000],
+    ]);
     connection.streams.delete('1');
     expect(policy.onSubscribe?.(connection, '3', payload)).toBeUndefined();
   });

@@ -1,13 +1,16 @@
-import { ErrorCode } from '@taskgraph/runtime';
-import { GraphQLError, type ValidationRule } from 'graphql';
+import type { ValidationRule } from 'graphql';
+import { rateLimitedError } from '../../protection/errors.js';
 import type { SubscriptionPolicy } from './policy.js';
 
 export interface SubscriptionLimitsOptions {
-  /** Active subscriptions per WebSocket connection; more are refused with BAD_USER_INPUT. */
+  /** Active subscriptions per WebSocket connection; more are refused with RATE_LIMITED. */
   maxSubscriptionsPerConnection: number;
   /** The gateway's query limits (depth, aliases, fields), applied to subscription documents too. */
   validationRules?: readonly ValidationRule[];
 }
+
+/** Retry hint of a refused subscription over the per-connection maximum. */
+const CONNECTION_RETRY_AFTER_MS = 1_000;
 
 /**
  * The gateway's per-operation limits on the socket: the same validation rules as HTTP (same codes)
@@ -21,7 +24,9 @@ export function subscriptionLimitsPolicy(options: SubscriptionLimitsOptions): Su
     validationRules: options.validationRules ?? [],
     onSubscribe(connection) {
       if (connection.streams.size < max) return undefined;
-      return [new GraphQLError(`At most ${max} subscriptions per connection`, { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
+      // Coded like the per-user limits (issue 14); a slot frees when one of the connection's subscriptions ends.
+      const refusal = { limit: 'connectionSubscriptions', max, retryAfterMs: CONNECTION_RETRY_AFTER_MS };
+      return [rateLimitedError(refusal, `At most ${max} subscriptions per connection`)];
     },
   };
 }
