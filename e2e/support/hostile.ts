@@ -10,6 +10,8 @@ export const INPUT_CODES = new Set([
   'CONFLICT',
   'PERSISTED_QUERY_NOT_FOUND',
   'OPERATION_RESOLUTION_FAILURE',
+  // Demand control refuses hostile sizes (e.g. first: 2147483647) before they run.
+  'COST_LIMIT_EXCEEDED',
 ]);
 
 const nasty = [
