@@ -79,7 +79,10 @@ export function fairnessPolicy(options: FairnessPolicyOptions): SubscriptionPoli
         return;
       }
       let open = slots.get(connection);
-      if (!open) slots.set(connection, (open = new Map()));
+      if (!open) {
+        open = new Map();
+        slots.set(connection, open);
+      }
       open.get(id)?.release();
       open.set(id, held);
     },
