@@ -2,6 +2,7 @@
  * `npm run bench [-- <name>...] [--quick]`: runs the benchmarks (all by default) one after the
  * other, each against a fresh system, and writes their sections of BENCHMARKS.md plus
  * `bench/results/<name>.json` (raw figures, not committed). `--quick` shortens every phase and writes nothing (runner checks).
+ * `BENCH_PROCESSES=multi` runs each subgraph in its own process (as `npm start` does) instead of all in one.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';

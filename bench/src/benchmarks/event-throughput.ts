@@ -7,8 +7,16 @@
 import type { BenchContext, Benchmark, BenchOutput } from '../lib/benchmark.js';
 import { procPath, startChild } from '../lib/child.js';
 import { profileMarkdown, summarizeProfile } from '../lib/cpuprofile.js';
-import { profileDir, type RunningSystemChild, sleep, startGatewayChild, startSystemChild, waitUntil } from '../lib/harness.js';
-import { CpuMeter, cpuLine } from '../lib/proc-cpu.js';
+import {
+  profileDir,
+  type RunningSystemChild,
+  sleep,
+  startGatewayChild,
+  startSystemChild,
+  systemProcesses,
+  waitUntil,
+} from '../lib/harness.js';
+import { CpuMeter, cpuLine, systemCpuMsPerOp } from '../lib/proc-cpu.js';
 import { table, verdict } from '../lib/report.js';
 import { busIdle } from '../lib/seed.js';
 import { fmt, monotonicMs } from '../lib/stats.js';
@@ -87,7 +95,9 @@ export const eventThroughput: Benchmark = {
       await waitUntil('the bus to drain after warm-up', () => busIdle(system), 120_000);
       const before = await auditCounts(system);
 
-      const meter = new CpuMeter({ gateway: gateway.child.pid, subgraphs: system.child.pid, client: load.pid });
+      const meter = new CpuMeter({ gateway: gateway.child.pid, ...systemProcesses(system), client: load.pid });
+      // Load + drain: every process's CPU for the accepted mutations until the last one is audited.
+      const wholeMeter = new CpuMeter({ gateway: gateway.child.pid, ...systemProcesses(system), client: load.pid });
       const running = load.request<HttpLoadResult>('run', { ...base, warmupMs: 0, durationMs });
       const locks = await sampleOutboxLock(system, running);
       const result = await running;
@@ -106,6 +116,8 @@ export const eventThroughput: Benchmark = {
         300_000,
         50,
       );
+      const wholeCores = wholeMeter.read();
+      const cpuPerMutation = systemCpuMsPerOp(wholeCores, wholeMeter.seconds, accepted);
       await sleep(1_000);
       await waitUntil('the bus to drain', () => busIdle(system), 120_000);
       const after = await auditCounts(system);
@@ -114,7 +126,7 @@ export const eventThroughput: Benchmark = {
       // with new event ids), drained by every task-events consumer group; no mutations meanwhile.
       const burst = context.quick ? 1_000 : 5_000;
       const copies = Math.ceil(burst / Math.min(500, after.outbox));
-      const drainMeter = new CpuMeter({ gateway: gateway.child.pid, subgraphs: system.child.pid, client: load.pid });
+      const drainMeter = new CpuMeter({ gateway: gateway.child.pid, ...systemProcesses(system), client: load.pid });
       const burstStart = monotonicMs();
       await system.sql(
         `insert into bus.outbox (id, topic, key, type, data, occurred_at, source)
@@ -199,6 +211,12 @@ export const eventThroughput: Benchmark = {
               '',
               '',
             ],
+            [
+              `CPU per mutation, all system processes (gateway, subgraphs${system.info.processes === 'multi' ? ' each in its own process' : ' in one process'}, Postgres), load + drain`,
+              `**${fmt(cpuPerMutation)} ms** (cores ${cpuLine(wholeCores)})`,
+              'drive down',
+              '',
+            ],
             ['drain after the load', `${fmt(drainSeconds)} s${drainSeconds > 0.05 ? ` (${fmt(lagAtEnd / drainSeconds)}/s)` : ''}`, '', ''],
             [
               `bus alone: ${burst.toLocaleString('en-US')} task events appended at once → all audited`,
@@ -249,6 +267,7 @@ export const eventThroughput: Benchmark = {
           `sustained ${fmt(sustained)} events/s end to end (target ≥ 1000) → ${met ? 'met' : 'MISSED'}`,
           `accepted ${accepted} (${fmt(result.throughput)}/s, p50 ${fmt(result.latency.p50)} p99 ${fmt(result.latency.p99)} ms), lag at end ${lagAtEnd}, drain ${fmt(drainSeconds)} s`,
           `cores: ${cpuLine(cores)}`,
+          `CPU per mutation (all system processes, ${system.info.processes}, load + drain): ${fmt(cpuPerMutation)} ms`,
           `outbox lock: held ${fmt(locks.advisoryHeld)}, waiting ${fmt(locks.advisoryWaiting)}, idle in tx ${fmt(locks.idleInTransaction)}`,
           `bus alone: ${burst} events drained in ${fmt(burstSeconds)} s = ${fmt(busRate)}/s; exactly once ${burstExactlyOnce}`,
           `exactly once: ${exactlyOnce} (${after.entries}/${after.events}/${after.outbox})`,
@@ -256,6 +275,9 @@ export const eventThroughput: Benchmark = {
         data: {
           result,
           cores,
+          wholeCores,
+          cpuPerMutation,
+          processes: system.info.processes,
           busRate,
           burstSeconds,
           drainCores,

@@ -7,8 +7,8 @@
 import type { BenchContext, Benchmark, BenchOutput } from '../lib/benchmark.js';
 import { procPath, startChild } from '../lib/child.js';
 import { profileMarkdown, summarizeProfile } from '../lib/cpuprofile.js';
-import { postGraphQL, profileDir, startGatewayChild, startSystemChild } from '../lib/harness.js';
-import { CpuMeter, cpuLine } from '../lib/proc-cpu.js';
+import { postGraphQL, profileDir, startGatewayChild, startSystemChild, systemProcesses } from '../lib/harness.js';
+import { CpuMeter, cpuLine, systemCpuMsPerOp } from '../lib/proc-cpu.js';
 import { table, verdict } from '../lib/report.js';
 import { seedTasks } from '../lib/seed.js';
 import { measureStages, STAGE_COLUMNS, type StageLag, stageCells, stageLine } from '../lib/stage-lag.js';
@@ -40,6 +40,7 @@ export const realtimeLatency: Benchmark = {
       const results: RateResult[] = [];
       const cores: Record<string, number>[] = [];
       const stages: StageLag[][] = [];
+      const cpuPerMutation: number[] = [];
       for (const rate of RATES) {
         // Resume point read before subscribing: nothing between is missed (ARCHITECTURE §6).
         const retention = await postGraphQL<{ syncRetention: { latestCursor: string | null } }>(
@@ -64,11 +65,12 @@ export const realtimeLatency: Benchmark = {
             variables: { after: retention.data?.syncRetention.latestCursor ?? null },
           },
         };
-        const meter = new CpuMeter({ gateway: gateway.child.pid, subgraphs: system.child.pid, client: clients.pid });
+        const meter = new CpuMeter({ gateway: gateway.child.pid, ...systemProcesses(system), client: clients.pid });
         // Per-stage delivery lag (issue 15 item 5): sync observes consumer + sync push, the gateway the rest.
         const stageLag = await measureStages([system.info.subgraphs.sync ?? '', gateway.url]);
         const result = await clients.request<RateResult>('rate', request);
         cores.push(meter.read());
+        cpuPerMutation.push(systemCpuMsPerOp(cores.at(-1)!, meter.seconds, result.sentTotal));
         stages.push(await stageLag());
         results.push(result);
         // Later rates continue from the versions this run reached.
@@ -81,6 +83,9 @@ export const realtimeLatency: Benchmark = {
           `  ${rate}/s: p50 ${fmt(result.latency.p50)} p95 ${fmt(result.latency.p95)} p99 ${fmt(result.latency.p99)} ms, sent ${result.sent}, missing ${result.missing}, errors ${result.errors.length}`,
         );
         console.log(`    stages p50/p99 ms: ${stageLine(stages.at(-1) ?? [])}`);
+        console.log(
+          `    CPU per mutation, all system processes (${system.info.processes}): ${fmt(cpuPerMutation.at(-1) ?? Number.NaN)} ms`,
+        );
       }
       await gateway.child.stop();
       await system.child.stop(60_000);
@@ -96,7 +101,7 @@ export const realtimeLatency: Benchmark = {
       const markdown = [
         `### 2. ${this.title}`,
         '',
-        `Run ${context.date} with \`${context.command}\`. One subscriber (\`Live\` below: \`taskUpdates(after: latestCursor)\` with \`task\` resolved from the tasks subgraph per event) and an open-loop sender of \`updateTask\` over HTTP, round-robin over ${TASKS} tasks, in one client process; our gateway in its own process; subgraphs + embedded Postgres (durable) in a third. Per rate: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured. Latency = mutation request sent → update received by the subscriber. *Mutation* = the mutation's own HTTP round trip; *sync push* = the same update received by a second subscriber connected straight to the sync subgraph (internal token, no \`task\` field), so the gateway's share is the difference. The four stage columns are the services' own \`delivery_lag_seconds{stage}\` histograms over the rate step, warm-up included (quantiles to the bucket bounds; 10,000 means ≥ 10 s): *stage: consumer* = event occurred → stored by sync's consumer, *stage: sync push* = published live → taken by a subscription's graphql-ws stream (both subscribers), *gateway resolve* = upstream event → client result ready (entity fetches), *client write* = result ready → taken by graphql-ws to write to the client's socket.`,
+        `Run ${context.date} with \`${context.command}\`. One subscriber (\`Live\` below: \`taskUpdates(after: latestCursor)\` with \`task\` resolved from the tasks subgraph per event) and an open-loop sender of \`updateTask\` over HTTP, round-robin over ${TASKS} tasks, in one client process; our gateway in its own process; subgraphs + embedded Postgres (durable) in a third. Per rate: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured. Latency = mutation request sent → update received by the subscriber. *Mutation* = the mutation's own HTTP round trip; *sync push* = the same update received by a second subscriber connected straight to the sync subgraph (internal token, no \`task\` field), so the gateway's share is the difference. The four stage columns are the services' own \`delivery_lag_seconds{stage}\` histograms over the rate step, warm-up included (quantiles to the bucket bounds; 10,000 means ≥ 10 s): *stage: consumer* = event occurred → stored by sync's consumer, *stage: sync push* = published live → taken by a subscription's graphql-ws stream (both subscribers), *gateway resolve* = upstream event → client result ready (entity fetches), *client write* = result ready → taken by graphql-ws to write to the client's socket. *CPU ms / mutation (system)* = CPU of the gateway, subgraph and Postgres processes over the rate step (warm-up included) per mutation sent; the subgraphs ran ${system.info.processes === 'multi' ? 'each in its own process (`BENCH_PROCESSES=multi`, as `npm start` runs them)' : 'in one process (`BENCH_PROCESSES=multi` runs each in its own, as `npm start` does)'}.`,
         '',
         table(
           [
@@ -111,6 +116,7 @@ export const realtimeLatency: Benchmark = {
             ...STAGE_COLUMNS,
             'missing',
             'target p50 < 10, p99 < 50',
+            'CPU ms / mutation (system)',
             'cores used',
           ],
           results.map((r, i) => [
@@ -125,9 +131,10 @@ export const realtimeLatency: Benchmark = {
             ...stageCells(stages[i]),
             r.missing,
             verdict(ok(r)),
+            fmt(cpuPerMutation[i] ?? Number.NaN),
             cpuLine(cores[i] ?? {}),
           ]),
-          ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', ...STAGE_COLUMNS.map(() => 'r' as const), 'r', 'l', 'l'],
+          ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', ...STAGE_COLUMNS.map(() => 'r' as const), 'r', 'l', 'r', 'l'],
         ),
         '',
         ...results.filter((r) => r.errors.length).map((r) => `Errors at ${r.rate}/s: \`${r.errors.join('`, `')}\``),
@@ -150,7 +157,7 @@ export const realtimeLatency: Benchmark = {
           (r) =>
             `${r.rate}/s: p50 ${fmt(r.latency.p50)} p95 ${fmt(r.latency.p95)} p99 ${fmt(r.latency.p99)} ms (mutation p50 ${fmt(r.mutation.p50)}), missing ${r.missing} → ${ok(r) ? 'met' : 'MISSED'}`,
         ),
-        data: { results, cores, stages },
+        data: { results, cores, stages, cpuPerMutation, processes: system.info.processes },
       };
     } finally {
       await gateway?.child.stop();

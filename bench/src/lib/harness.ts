@@ -121,3 +121,12 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The system's processes for a `CpuMeter`: `{ subgraphs }` when they share the system process, or
+ * one entry per subgraph process plus `system` (the orchestrator, whose descendants include Postgres)
+ * with `BENCH_PROCESSES=multi`.
+ */
+export function systemProcesses(system: RunningSystemChild): Record<string, number> {
+  return system.info.processes === 'multi' ? { ...system.info.pids, system: system.child.pid } : { subgraphs: system.child.pid };
+}

@@ -29,6 +29,8 @@ function snapshot(): Map<number, { comm: string; ppid: number; seconds: number }
 export class CpuMeter {
   private before = snapshot();
   private started = performance.now();
+  /** Wall seconds of the interval the last `read` covered. */
+  seconds = 0;
 
   constructor(private readonly named: Record<string, number>) {}
 
@@ -41,6 +43,7 @@ export class CpuMeter {
   read(): Record<string, number> {
     const after = snapshot();
     const wall = (performance.now() - this.started) / 1000;
+    this.seconds = wall;
     const used = (pid: number) => (after.get(pid)?.seconds ?? 0) - (this.before.get(pid)?.seconds ?? 0);
     const result: Record<string, number> = {};
     let total = 0;
@@ -69,4 +72,19 @@ export function cpuLine(cores: Record<string, number>): string {
   return Object.entries(cores)
     .map(([name, c]) => `${name} ${c.toFixed(2)}`)
     .join(' · ');
+}
+
+/** Names `CpuMeter` results carry that are not the system under test. */
+const NOT_THE_SYSTEM = new Set(['client', 'others', 'load', 'http-load', 'ws-clients']);
+
+/**
+ * CPU milliseconds per operation spent by the system under test — every measured process except
+ * the load client and `others` (gateway, subgraphs, consumers, Postgres) — over `seconds`.
+ */
+export function systemCpuMsPerOp(cores: Record<string, number>, seconds: number, ops: number): number {
+  if (ops <= 0) return Number.NaN;
+  const systemCores = Object.entries(cores)
+    .filter(([name]) => !NOT_THE_SYSTEM.has(name))
+    .reduce((sum, [, c]) => sum + c, 0);
+  return (systemCores * seconds * 1000) / ops;
 }

@@ -1,16 +1,18 @@
 /**
  * The system under test in its own process: embedded Postgres (durable settings, as `npm start`
  * runs it) under a temporary directory, and every subgraph via `startSystem` (whose in-process
- * gateway is used only to seed data). Gateways and load clients run in other processes.
+ * gateway is used only to seed data), or with `BENCH_PROCESSES=multi` every subgraph in its own
+ * child process (`@taskgraph/launcher`, as `npm start` runs them). Gateways and load clients run
+ * in other processes.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeSupergraph, subgraphSdlPath } from '@taskgraph/gateway';
 import { createLogger, DEV_INTERNAL_TOKEN_SECRET, signInternalToken, startEmbeddedPostgres } from '@taskgraph/runtime';
-import { type RunningSystem, startSystem } from '@taskgraph/testing';
 import pg from 'pg';
 import { serveParent } from '../lib/child.js';
+import { type ProcessModel, processModel, type SystemUnderTest, startSystemUnderTest } from '../lib/system-processes.js';
 
 export interface SystemInfo {
   /** The in-process gateway of `startSystem` (seeding only). */
@@ -20,10 +22,13 @@ export interface SystemInfo {
   internalTokenSecret: string;
   databaseUrl: string;
   pid: number;
+  /** How the subgraphs run, and their processes by name (`{ subgraphs: pid }` when all are in this one). */
+  processes: ProcessModel;
+  pids: Record<string, number>;
 }
 
 interface State {
-  system: RunningSystem;
+  system: SystemUnderTest;
   sql: pg.Pool;
   stopPostgres(): Promise<void>;
   dataDir: string;
@@ -44,10 +49,10 @@ await serveParent<State>(
     const postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), persistent: false });
     process.env.TEST_DATABASE_URL = postgres.url;
     try {
-      const system = await startSystem();
-      const subgraphs = Object.entries(system.services).map(([name, s]) => ({
+      const system = await startSystemUnderTest(processModel());
+      const subgraphs = Object.entries(system.subgraphs).map(([name, url]) => ({
         name,
-        url: s.url,
+        url,
         sdl: readFileSync(subgraphSdlPath(name), 'utf8'),
       }));
       const sql = new pg.Pool({ connectionString: system.databaseUrl, max: 2 });
@@ -58,23 +63,27 @@ await serveParent<State>(
     }
   },
   (state) => ({
-    token: ({ userId }: { userId: string }) => state.system.tokenFor(userId, { ttlSeconds: 6 * 3600 }),
+    token: ({ userId }: { userId: string }) => state.system.tokenFor(userId, 6 * 3600),
     internalToken: ({ userId }: { userId: string }) => signInternalToken(userId, DEV_INTERNAL_TOKEN_SECRET, 6 * 3600),
     graphql: ({ query, variables, as }: { query: string; variables?: Record<string, unknown>; as?: string }) =>
       state.system.graphql(query, variables, as),
     sql: async ({ text, values }: { text: string; values?: unknown[] }) => (await state.sql.query(text, values)).rows,
     dbQueries: async () =>
-      Object.fromEntries(await Promise.all(Object.entries(state.system.services).map(async ([name, s]) => [name, await dbQueries(s.url)]))),
+      Object.fromEntries(
+        await Promise.all(Object.entries(state.system.subgraphs).map(async ([name, url]) => [name, await dbQueries(url)])),
+      ),
     memory: () => process.memoryUsage(),
   }),
   (state) =>
     ({
       gatewayUrl: state.system.gatewayUrl,
-      subgraphs: Object.fromEntries(Object.entries(state.system.services).map(([name, s]) => [name, s.url])),
+      subgraphs: state.system.subgraphs,
       supergraphSdl: state.supergraphSdl,
       internalTokenSecret: DEV_INTERNAL_TOKEN_SECRET,
       databaseUrl: state.system.databaseUrl,
       pid: process.pid,
+      processes: state.system.model,
+      pids: state.system.pids,
     }) satisfies SystemInfo,
   async (state) => {
     const log = createLogger('bench-system', 'info');

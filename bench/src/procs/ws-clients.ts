@@ -114,6 +114,8 @@ export interface RateRequest {
 export interface RateResult {
   rate: number;
   sent: number;
+  /** Mutations sent including the warm-up (what a CPU meter around the whole run saw). */
+  sentTotal: number;
   /** Measured: mutation request sent → subscription result received. */
   latency: LatencySummary;
   /** Measured: mutation HTTP round trip. */
@@ -246,6 +248,7 @@ async function rateRun(request: RateRequest): Promise<RateResult> {
   return {
     rate: request.rate,
     sent: measuredSent,
+    sentTotal: sent,
     latency: summarize(latencies),
     mutation: summarize(mutationLatencies),
     ...(direct ? { direct: summarize(directLatencies) } : {}),

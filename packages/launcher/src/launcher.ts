@@ -54,6 +54,8 @@ export interface LauncherOptions {
 /** The running system: the gateway URL, each service process, `close()` stops them all and Postgres. */
 export interface Launcher {
   readonly url: string;
+  /** Each subgraph's GraphQL endpoint, by name. */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
   readonly databaseUrl: string;
   readonly children: readonly SupervisedChild[];
   close(): Promise<void>;
@@ -122,7 +124,7 @@ export async function startLauncher(options: LauncherOptions): Promise<Launcher>
     const gateway = supervise(plan.gateway);
     children.push(gateway);
     await gateway.ready();
-    return { url: plan.gatewayUrl, databaseUrl, children, close };
+    return { url: plan.gatewayUrl, subgraphUrls: plan.subgraphUrls, databaseUrl, children, close };
   } catch (error) {
     await close().catch((err) => logger.error({ err }, 'stopping after a failed start failed'));
     throw error;

@@ -52,7 +52,13 @@ export interface PlanOptions {
  * gateway pointed at the subgraphs' URLs through its `SUBGRAPH_<NAME>_URL` variables, exactly
  * the variables a Kubernetes Deployment sets (k8s/).
  */
-export function planServices(options: PlanOptions): { subgraphs: ChildSpec[]; gateway: ChildSpec; gatewayUrl: string } {
+export function planServices(options: PlanOptions): {
+  subgraphs: ChildSpec[];
+  gateway: ChildSpec;
+  gatewayUrl: string;
+  /** Every subgraph's GraphQL endpoint, by name. */
+  subgraphUrls: Record<string, string>;
+} {
   const reach = connectHost(options.host);
   // One ADMIN_PORT cannot serve five processes: each child gets its own or none.
   const { ADMIN_PORT: _admin, ...inherited } = options.baseEnv;
@@ -70,7 +76,8 @@ export function planServices(options: PlanOptions): { subgraphs: ChildSpec[]; ga
     env: { ...base, ...ownPorts(entry) },
     healthUrl: healthUrl(entry),
   }));
-  const urls = Object.fromEntries(SUBGRAPH_SERVICES.map((entry) => [entry.urlEnv, `http://${reach}:${portOf(entry)}/graphql`]));
+  const graphqlUrl = (entry: ServiceEntry) => `http://${reach}:${portOf(entry)}/graphql`;
+  const urls = Object.fromEntries(SUBGRAPH_SERVICES.map((entry) => [entry.urlEnv, graphqlUrl(entry)]));
   const { DATABASE_URL: _db, ...gatewayBase } = base;
   const gateway = {
     name: GATEWAY_SERVICE.name,
@@ -78,5 +85,10 @@ export function planServices(options: PlanOptions): { subgraphs: ChildSpec[]; ga
     env: { ...gatewayBase, ...urls, ...ownPorts(GATEWAY_SERVICE) },
     healthUrl: healthUrl(GATEWAY_SERVICE),
   };
-  return { subgraphs, gateway, gatewayUrl: `http://${reach}:${portOf(GATEWAY_SERVICE)}/graphql` };
+  return {
+    subgraphs,
+    gateway,
+    gatewayUrl: graphqlUrl(GATEWAY_SERVICE),
+    subgraphUrls: Object.fromEntries(SUBGRAPH_SERVICES.map((entry) => [entry.name, graphqlUrl(entry)])),
+  };
 }
