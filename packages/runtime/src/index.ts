@@ -7,6 +7,7 @@ export * from './internal-token.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './postgres.js';
+export * from './prepared.js';
 export * from './scalars.js';
 export * from './services.js';
 export * from './shutdown.js';

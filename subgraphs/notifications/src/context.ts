@@ -22,7 +22,11 @@ export function createContext(caller: Caller, em: EntityManager): NotificationsC
     remindersByTask: new DataLoader(async (taskIds) => {
       const rows = await reminders.findForTasks(caller.userId, taskIds);
       const byTask = new Map<string, Reminder[]>();
-      for (const row of rows) byTask.set(row.taskId, [...(byTask.get(row.taskId) ?? []), row]);
+      for (const row of rows) {
+        const list = byTask.get(row.taskId);
+        if (list) list.push(row);
+        else byTask.set(row.taskId, [row]);
+      }
       return taskIds.map((id) => byTask.get(id) ?? []);
     }),
   };

@@ -1,4 +1,4 @@
-import { badInput, type EntityManager } from '@taskgraph/runtime';
+import { badInput, type EntityManager, readRows } from '@taskgraph/runtime';
 import type { AuditAction, AuditEntry, FieldChange } from '../entities/audit-entry.entity.js';
 import { decodeLogCursor, encodeHistoryCursor, encodeLogCursor } from './audit-cursor.js';
 
@@ -93,11 +93,13 @@ export class AuditEntryRepository {
    */
   async historyPages(userId: string, requests: readonly HistoryRequest[]): Promise<AuditPage[]> {
     if (requests.length === 0) return [];
-    const rows = await this.em.getConnection().execute<Record<string, unknown>[]>(
+    // A prepared statement: Postgres plans it once per connection (readRows).
+    const rows = await readRows<Record<string, unknown>>(
+      this.em,
       `select ranked.* from (
          select r.idx, r.lim, e.*, row_number() over (partition by r.idx order by e.seq desc) as rn
-           from jsonb_to_recordset(?::jsonb) as r(idx int, task_id uuid, after_seq bigint, lim int)
-           join audit.audit_entry e on e.task_id = r.task_id and e.user_id = ? and (r.after_seq is null or e.seq < r.after_seq)
+           from jsonb_to_recordset($1::jsonb) as r(idx int, task_id uuid, after_seq bigint, lim int)
+           join audit.audit_entry e on e.task_id = r.task_id and e.user_id = $2 and (r.after_seq is null or e.seq < r.after_seq)
        ) ranked
        where ranked.rn <= ranked.lim + 1
        order by ranked.idx, ranked.rn`,

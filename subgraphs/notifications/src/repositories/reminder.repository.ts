@@ -1,5 +1,5 @@
 import { LockMode } from '@mikro-orm/core';
-import type { EntityManager } from '@taskgraph/runtime';
+import { dateOrNull, type EntityManager, readRows } from '@taskgraph/runtime';
 import { type Reminder, ReminderSchema } from '../entities/reminder.entity.js';
 import { type TrackedTask, TrackedTaskSchema } from '../entities/tracked-task.entity.js';
 import { queryRows } from './sql.js';
@@ -40,8 +40,32 @@ export class ReminderRepository {
     return this.em.findOne(ReminderSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
   }
 
-  /** The user's reminders of a batch of tasks: one SQL query (DataLoader). */
-  findForTasks(userId: string, taskIds: readonly string[]): Promise<Reminder[]> {
-    return this.em.find(ReminderSchema, { userId, taskId: { $in: [...taskIds] } }, { orderBy: { taskId: 'asc', n: 'asc' } });
+  /**
+   * The user's reminders of a batch of tasks: one prepared SQL statement (DataLoader), plain rows
+   * without ORM hydration (read path only; writers lock through the methods above).
+   */
+  async findForTasks(userId: string, taskIds: readonly string[]): Promise<Reminder[]> {
+    const rows = await readRows<Record<string, unknown>>(
+      this.em,
+      'select r.* from notifications.reminder r where r.user_id = $1 and r.task_id = any($2::uuid[]) order by r.task_id, r.n',
+      [userId, taskIds],
+    );
+    return rows.map(reminderFromRow);
   }
+}
+
+/** A reminder row as read paths return it (plain object, same shape as the entity). */
+export function reminderFromRow(row: Record<string, unknown>): Reminder {
+  return {
+    id: row.id as string,
+    taskId: row.task_id as string,
+    userId: row.user_id as string,
+    n: Number(row.n),
+    rule: (typeof row.rule === 'string' ? JSON.parse(row.rule) : row.rule) as Reminder['rule'],
+    fireAt: dateOrNull(row.fire_at),
+    status: row.status as Reminder['status'],
+    generation: Number(row.generation),
+    firedAt: dateOrNull(row.fired_at),
+    updatedAt: dateOrNull(row.updated_at) as Date,
+  };
 }
