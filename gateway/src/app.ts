@@ -139,6 +139,9 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     introspection: development,
     validationRules: [queryLimitsRule(config.limits), noSubscriptionsOverHttpRule],
     allowBatchedHttpRequests: false,
+    // Shutdown is `closeOnSignals`'s (hooks, HTTP drain, then Apollo); Apollo's own SIGTERM handler would
+    // re-send the signal, which closeOnSignals takes for a second one and exits 1 mid-drain.
+    stopOnTerminationSignals: false,
     // Persisted queries resolve from the manifest only (no client registration, ARCHITECTURE §7).
     persistedQueries: { cache: manifestCache(trusted), ttl: null },
     plugins: [

@@ -3,11 +3,14 @@
  * every subgraph as its own process on its registry port and the gateway on its own (`PORT`
  * overrides it; `PORT=0` puts every service on a free port). Ctrl-C stops them all.
  */
-import { closeOnSignals, createLogger } from '@taskgraph/runtime';
+import { createLogger } from '@taskgraph/runtime';
 import { loadLauncherConfig, startLauncher } from './launcher.js';
+import { stopOnSignals } from './signals.js';
 
 const config = loadLauncherConfig(process.env);
 const logger = createLogger('launcher', config.logLevel);
+// The children stop gracefully in order; give them their own shutdown time plus Postgres's.
+const signals = stopOnSignals(logger, 45_000);
 
 try {
   const launcher = await startLauncher({ config, env: process.env, logger, colour: process.stdout.isTTY === true });
@@ -24,8 +27,7 @@ try {
       '',
     ].join('\n'),
   );
-  // The children stop gracefully in order; give them their own shutdown time plus Postgres's.
-  closeOnSignals(() => launcher.close(), logger, 45_000);
+  signals.setClose(() => launcher.close());
 } catch (error) {
   logger.fatal({ err: error }, error instanceof Error ? error.message : 'startup failed');
   process.exit(1);

@@ -26,6 +26,9 @@ export function createSubgraphServer<TContext extends BaseContext>(
     includeStacktraceInErrorResponses: false,
     csrfPrevention: false,
     introspection: true,
+    // Shutdown is the service's (`closeOnSignals`: HTTP, bus, then Apollo). Apollo's own handler would
+    // stop the server first and re-send the signal, which closeOnSignals takes for a second one: exit 1.
+    stopOnTerminationSignals: false,
   });
 }
 
