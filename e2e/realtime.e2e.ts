@@ -4,6 +4,8 @@
  * flow tasks → outbox → bus → sync → gateway (federated subscription: `task` resolved on tasks
  * and audit per event) → client.
  */
+import { DEV_INTERNAL_TOKEN_SECRET } from '@taskgraph/runtime';
+import { createCursorCodec } from '@taskgraph/subgraph-sync';
 import { connectGateway, eventually, type GatewayClient, gatewayWebSocketUrl, type RunningSystem, startSystem } from '@taskgraph/testing';
 import { WebSocket } from 'ws';
 
@@ -60,7 +62,16 @@ async function latestCursor(as: string): Promise<string | null> {
   return res.data!.syncRetention.latestCursor;
 }
 
-const byCursor = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
+/**
+ * Cursors are opaque and per user (sync feed/cursor-codec.ts); the test knows the dev secret, so it
+ * can check their order where a client cannot.
+ */
+const cursorCodec = createCursorCodec(DEV_INTERNAL_TOKEN_SECRET);
+const byCursorOf = (user: string) => (a: string, b: string) => {
+  const [x, y] = [cursorCodec.decode(user, a), cursorCodec.decode(user, b)];
+  if (x === undefined || y === undefined) throw new Error(`not cursors of ${user}: ${a}, ${b}`);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
 
 describe('realtime through the gateway', () => {
   it('refuses a subscription sent over HTTP with a coded error', async () => {
@@ -79,7 +90,7 @@ describe('realtime through the gateway', () => {
     const [created, completed] = (await aliceSub.waitFor(2, 10_000)).map((r) => r.data!.taskUpdates);
     expect(created).toMatchObject({ op: 'CREATED', taskId: task.id, task: { title: 'ship realtime' } });
     expect(completed).toMatchObject({ op: 'COMPLETED', taskId: task.id, task: { title: 'ship realtime' } });
-    expect(byCursor(created!.cursor, completed!.cursor)).toBe(-1);
+    expect(byCursorOf('rt-alice')(created!.cursor, completed!.cursor)).toBe(-1);
     // `history` comes from audit; by the completion its CREATED entry is recorded.
     expect(completed!.task!.history.edges.map((e) => e.node.action)).toContain('CREATED');
     expect(aliceSub.results.every((r) => r.errors === undefined)).toBe(true);
@@ -114,8 +125,8 @@ describe('realtime through the gateway', () => {
     const cursors = resumed.results.map((r) => r.data!.taskUpdates.cursor);
     expect(cursors).toHaveLength(4);
     expect(new Set(cursors).size).toBe(4);
-    expect([...cursors].sort(byCursor)).toEqual(cursors);
-    expect(byCursor(lastCursor, cursors[0]!)).toBe(-1);
+    expect([...cursors].sort(byCursorOf('rt-carol'))).toEqual(cursors);
+    expect(byCursorOf('rt-carol')(lastCursor, cursors[0]!)).toBe(-1);
     expect(all[3]!.task!.title).toBe('v4');
   });
 

@@ -7,10 +7,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DEV_INTERNAL_TOKEN_SECRET, INTERNAL_TOKEN_HEADER, signInternalToken } from '@taskgraph/runtime';
+import { createCursorCodec } from '@taskgraph/subgraph-sync';
 import { type RunningSystem, startSystem } from '@taskgraph/testing';
 import { AttackLedger, collect, rawGraphqlWs, signJwt, unsignedJwt, wsClient, wsOnce } from './support/attack.js';
 import { waitFor } from './support/cluster.js';
 import { Figures } from './support/figures.js';
+
+/** `user`'s own cursor for the start of the log (cursors are opaque and per user; the test knows the dev secret). */
+const cursorAtStart = (user: string) => createCursorCodec(DEV_INTERNAL_TOKEN_SECRET).encode(user, 0n);
 
 const figures = new Figures('security-isolation');
 const nonce = randomBytes(6).toString('hex');
@@ -218,7 +222,7 @@ describe('through the gateway over WebSocket', () => {
     const spies = [
       collect(mallory.client, FEED, { f: { taskIds: victim.taskIds } }),
       collect(mallory.client, FEED, { f: { tags: [SECRET] } }),
-      collect(mallory.client, FEED, { after: '0' }),
+      collect(mallory.client, FEED, { after: cursorAtStart(MALLORY) }),
       collect(mallory.client, FEED, { after: victim.syncCursor }),
       collect(mallory.client, FEED, {}),
       collect(mallory.client, 'subscription { notificationReceived { taskId title body task { title } } }'),
@@ -346,8 +350,9 @@ describe('calling the subgraphs directly', () => {
     // With her own token, replaying from cursor 0 with alice's task ids gives nothing.
     const { client } = wsClient(sync!.url, { [INTERNAL_TOKEN_HEADER]: mallory });
     disposers.push(() => client.dispose());
-    const replay = collect(client, 'subscription($f: TaskUpdateFilter) { taskUpdates(filter: $f, after: "0") { taskId } }', {
+    const replay = collect(client, 'subscription($f: TaskUpdateFilter, $a: Cursor) { taskUpdates(filter: $f, after: $a) { taskId } }', {
       f: { taskIds: victim.taskIds },
+      a: cursorAtStart(MALLORY),
     });
     await new Promise((r) => setTimeout(r, 1_500));
     replay.dispose();

@@ -9,6 +9,7 @@ import {
   append,
   Collector,
   connect,
+  cursorFor,
   openProducer,
   pg,
   reminderDueEvent,
@@ -82,7 +83,7 @@ describe('sync subgraph', () => {
     expect((await http(null, '{ syncRetention { retainedSeconds } }')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const retention = await http('alice', '{ syncRetention { oldestCursor latestCursor retainedSeconds } }');
     expect(retention.data?.syncRetention).toMatchObject({ retainedSeconds: 86_400 });
-    expect(retention.data?.syncRetention.latestCursor).toMatch(/^\d+$/);
+    expect(retention.data?.syncRetention.latestCursor).toMatch(/^[A-Za-z0-9_-]{50}$/); // opaque (feed/cursor-codec.ts)
   });
 
   it('pushes each update only to its owner, with the TaskUpdate shape the gateway resolves', async () => {
@@ -103,9 +104,9 @@ describe('sync subgraph', () => {
     await forBob.count(1);
     const latencyMs = forAlice.receivedAt[0]! - started;
     expect(forAlice.items.map((u) => [u.cursor, u.op, u.version])).toEqual([
-      [c1, 'CREATED', 1],
-      [c2, 'UPDATED', 2],
-      [c3, 'DELETED', 3],
+      [cursorFor(alice, c1!), 'CREATED', 1],
+      [cursorFor(alice, c2!), 'UPDATED', 2],
+      [cursorFor(alice, c3!), 'DELETED', 3],
     ]);
     expect(forAlice.items[0]).toMatchObject({ taskId, changedFields: [], task: { __typename: 'Task', id: taskId } });
     expect(forAlice.items[1]).toMatchObject({ changedFields: ['notes', 'title'], task: { id: taskId } });
@@ -150,7 +151,7 @@ describe('sync subgraph', () => {
     expect(both.items.map((i) => [i.taskId, i.version])).toEqual([[t2, 1]]);
     expect(none.items).toEqual([]);
     // The same filters apply to the replay.
-    const replay = await subscribed(await client(u), { filter: { tags: ['work', 'urgent'] }, after: '0' });
+    const replay = await subscribed(await client(u), { filter: { tags: ['work', 'urgent'] }, after: cursorFor(u, 0n) });
     await replay.count(2);
     expect(replay.items.map((i) => i.taskId)).toEqual([t2, t3]);
   });
@@ -175,7 +176,7 @@ describe('sync subgraph', () => {
     const after = await append(producer, [taskUpdateEvent({ userId: u }), taskUpdateEvent({ userId: u })]);
     await resumed.count(5);
     await sleep(100);
-    expect(resumed.items.map((i) => i.cursor)).toEqual([...missed, ...after]);
+    expect(resumed.items.map((i) => i.cursor)).toEqual([...missed, ...after].map((seq) => cursorFor(u, seq)));
     expect(resumed.errors).toEqual([]);
   });
 
@@ -191,7 +192,7 @@ describe('sync subgraph', () => {
       );
     }
     await waitStored(sql, before.at(-1)!);
-    const resumeFrom = before[4]!;
+    const resumeFrom = cursorFor(u, before[4]!);
     // 60 in the window after the cursor; 150 more appended concurrently in small transactions, while the
     // replay pages through 7 rows at a time and the 50-slot buffer overflows at least once.
     const during: Promise<string[]>[] = [];
@@ -204,7 +205,7 @@ describe('sync subgraph', () => {
     const resumed = new Collector(await client(u), UPDATES, { after: resumeFrom });
     await writer;
     const appended = (await Promise.all(during)).flat();
-    const expected = [...before.slice(5), ...appended].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+    const expected = [...before.slice(5), ...appended].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)).map((seq) => cursorFor(u, seq));
     await resumed.count(expected.length, 15_000);
     await sleep(150);
     const got = resumed.items.map((i) => i.cursor);
@@ -222,29 +223,30 @@ describe('sync subgraph', () => {
     expect(await service.prune()).toBeGreaterThanOrEqual(3); // cap 5 per user: the 3 oldest go
     const c = await client(u);
 
-    const tooOld = await subscribed(c, { after: cursors[1] });
+    const tooOld = await subscribed(c, { after: cursorFor(u, cursors[1]!) });
     await tooOld.until((x) => x.errors.length > 0, 3_000, 'an error');
     expect(tooOld.errors[0]?.extensions?.code).toBe('RESYNC_REQUIRED');
-    expect(tooOld.errors[0]?.extensions?.oldestCursor).toBe(cursors[2]);
+    expect(tooOld.errors[0]?.extensions?.oldestCursor).toBe(cursorFor(u, cursors[2]!));
+    expect(tooOld.errors[0]?.message).not.toMatch(/\d{2,}/); // no log position in words either
     expect(tooOld.items).toEqual([]);
     await tooOld.until((x) => x.completed, 3_000, 'complete');
     expect(tooOld.errorVia).toEqual(['next']); // a result with errors, then complete (graphql-js subscribe semantics)
 
     const retention = await http(u, '{ syncRetention { oldestCursor } }');
-    expect(retention.data?.syncRetention.oldestCursor).toBe(cursors[2]);
-    const atWatermark = await subscribed(c, { after: cursors[2] });
+    expect(retention.data?.syncRetention.oldestCursor).toBe(cursorFor(u, cursors[2]!));
+    const atWatermark = await subscribed(c, { after: cursorFor(u, cursors[2]!) });
     await atWatermark.count(5);
-    expect(atWatermark.items.map((i) => i.cursor)).toEqual(cursors.slice(3));
+    expect(atWatermark.items.map((i) => i.cursor)).toEqual(cursors.slice(3).map((seq) => cursorFor(u, seq)));
 
     // Age: rows older than the retention are pruned too, and raise the watermark.
     await sql.query(`update sync.task_update set occurred_at = now() - interval '2 days' where cursor = $1`, [cursors[3]]);
     await service.prune();
-    const aged = await subscribed(c, { after: cursors[2] });
+    const aged = await subscribed(c, { after: cursorFor(u, cursors[2]!) });
     await aged.until((x) => x.errors.length > 0, 3_000, 'an error');
     expect(aged.errors[0]?.extensions?.code).toBe('RESYNC_REQUIRED');
 
     // A cursor ahead of the log (reset database) and a malformed one.
-    const ahead = await subscribed(c, { after: '999999999999' });
+    const ahead = await subscribed(c, { after: cursorFor(u, 999_999_999_999n) });
     await ahead.until((x) => x.errors.length > 0, 3_000, 'an error');
     expect(ahead.errors[0]?.extensions?.code).toBe('RESYNC_REQUIRED');
     const malformed = await subscribed(c, { after: 'abc' });
@@ -260,9 +262,54 @@ describe('sync subgraph', () => {
     const other = user();
     const [o1] = await append(producer, [taskUpdateEvent({ userId: other })]);
     await waitStored(sql, o1!);
-    const fine = await subscribed(await client(other), { after: cursors[1] });
+    const fine = await subscribed(await client(other), { after: cursorFor(other, cursors[1]!) });
     await fine.count(1);
     expect(fine.errors).toEqual([]);
+  });
+
+  it("tells bob nothing about alice's activity: his cursors and syncRetention are identical whether or not she made 50 changes", async () => {
+    const [alice, bob] = [user(), user()];
+    const bobView = async () => {
+      const retention = (await http(bob, '{ syncRetention { oldestCursor latestCursor retainedSeconds } }')).data?.syncRetention;
+      const replay = await subscribed(await client(bob), { after: retention.oldestCursor });
+      await replay.count(3);
+      await sleep(100);
+      replay.stop();
+      return { retention, cursors: replay.items.map((i) => i.cursor), errors: replay.errors };
+    };
+    const bobs: string[] = [];
+    for (let i = 0; i < 3; i++) bobs.push(...(await append(producer, [taskUpdateEvent({ userId: bob, version: i + 1 })])));
+    await waitStored(sql, bobs[2]!);
+    const before = await bobView();
+
+    const alices: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      alices.push(
+        ...(await append(
+          producer,
+          Array.from({ length: 10 }, (_, k) => taskUpdateEvent({ userId: alice, version: i * 10 + k + 1 })),
+        )),
+      );
+    }
+    await waitStored(sql, alices.at(-1)!);
+    const after = await bobView();
+    expect(after).toEqual(before); // byte-identical: latestCursor did not move, replayed cursors are the same strings
+    expect(before.errors).toEqual([]);
+    expect(before.cursors).toHaveLength(3);
+    // The global log did move: alice's own latestCursor is her 50th change (so the check above could fail).
+    const aliceRetention = (await http(alice, '{ syncRetention { latestCursor } }')).data?.syncRetention;
+    expect(aliceRetention.latestCursor).toBe(cursorFor(alice, alices.at(-1)!));
+    expect(after.retention.latestCursor).toBe(cursorFor(bob, bobs[2]!));
+
+    // Alice's cursor in bob's hands: refused like an unknown one, with no position, old or new, in the answer.
+    const stolen = await subscribed(await client(bob), { after: aliceRetention.latestCursor });
+    await stolen.until((x) => x.errors.length > 0, 3_000, 'an error');
+    expect(stolen.errors).toHaveLength(1);
+    expect(stolen.errors[0]).toMatchObject({
+      message: 'The cursor is not one of yours (or predates a key change): refetch, then subscribe again',
+    });
+    expect(stolen.errors[0]?.extensions).toEqual({ code: 'RESYNC_REQUIRED' });
+    expect(stolen.items).toEqual([]);
   });
 
   it('refuses connections without a valid internal token with close code 4403', async () => {

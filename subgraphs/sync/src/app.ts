@@ -11,6 +11,7 @@ import { UserWatermarkSchema } from './entities/user-watermark.entity.js';
 import { prepareConsumers, syncGroups } from './events/consumer-start.js';
 import { reminderRelay } from './events/reminder-relay.js';
 import { taskUpdateIngest } from './events/task-update-ingest.js';
+import { createCursorCodec } from './feed/cursor-codec.js';
 import { OrderedRelease } from './feed/ordered-release.js';
 import { RetentionPruner } from './feed/retention.js';
 import { SyncFeed } from './feed/sync-feed.js';
@@ -25,6 +26,8 @@ export const SERVICE = SUBGRAPH_SERVICES.sync;
 export const typeDefsSource = readSchemaFile(import.meta.url);
 
 export type { SyncServiceConfig, SyncSettings } from './config.js';
+/** Opaque per-user cursors (tests that need to order them decode with the service's secret). */
+export { CURSOR_PATTERN, type CursorCodec, createCursorCodec } from './feed/cursor-codec.js';
 
 export interface SyncService {
   /** GraphQL endpoint: HTTP queries and graphql-ws subscriptions (ws:// on the same URL). */
@@ -57,7 +60,7 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
     registers: [metrics.registry],
   });
 
-  const feed = new SyncFeed(db, settings, metrics);
+  const feed = new SyncFeed(db, settings, metrics, createCursorCodec(config.internalTokenSecret));
   const touchedUsers = new Set<string>();
   const groups = syncGroups(settings.instanceId);
   const embedded = config.eventBus === 'embedded';

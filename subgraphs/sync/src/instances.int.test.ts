@@ -15,6 +15,7 @@ import {
   append,
   Collector,
   connect,
+  cursorFor,
   logger,
   openProducer,
   pg,
@@ -88,8 +89,8 @@ describe('several sync instances, embedded bus (one consumer group per instance)
     for (let i = 0; i < 20; i++) cursors.push(...(await append(producer, [taskUpdateEvent({ userId: u })])));
     await onA.count(20);
     await onB.count(20);
-    expect(onA.items.map((x) => x.cursor)).toEqual(cursors);
-    expect(onB.items.map((x) => x.cursor)).toEqual(cursors);
+    expect(onA.items.map((x) => x.cursor)).toEqual(cursors.map((seq) => cursorFor(u, seq)));
+    expect(onB.items.map((x) => x.cursor)).toEqual(cursors.map((seq) => cursorFor(u, seq)));
     const groups = await sql.query(
       `select consumer_group, topic from bus.consumer_offsets where consumer_group like 'sync-emb-%' order by 1, 2`,
     );
@@ -116,7 +117,7 @@ describe('several sync instances, embedded bus (one consumer group per instance)
     const [fresh] = await append(producer, [taskUpdateEvent({ userId: u })]);
     await updates.count(1);
     await sleep(100);
-    expect(updates.items.map((x) => x.cursor)).toEqual([fresh]);
+    expect(updates.items.map((x) => x.cursor)).toEqual([cursorFor(u, fresh!)]);
     expect(reminders.items).toEqual([]);
   });
 
@@ -202,8 +203,8 @@ describe('several sync instances, Dapr pub/sub (one Kafka consumerID per pod)', 
       throw new Error(`${e.message}: got ${onB.items.map((x) => x.cursor)} want ${cursors}`);
     });
     await tasksSidecar.idle();
-    expect(onA.items.map((x) => x.cursor)).toEqual(cursors);
-    expect(onB.items.map((x) => x.cursor)).toEqual(cursors);
+    expect(onA.items.map((x) => x.cursor)).toEqual(cursors.map((seq) => cursorFor(u, seq)));
+    expect(onB.items.map((x) => x.cursor)).toEqual(cursors.map((seq) => cursorFor(u, seq)));
     const consumers = new Set(
       broker.deliveries.filter((d) => d.topic === 'task-updates' && d.outcome === 'SUCCESS').map((d) => d.consumerId),
     );
@@ -263,7 +264,7 @@ describe('several sync instances, Dapr pub/sub (one Kafka consumerID per pod)', 
     await blocker.end();
     await onA.count(3);
     await sleep(100);
-    expect(onA.items.map((x) => x.cursor)).toEqual(cursors);
+    expect(onA.items.map((x) => x.cursor)).toEqual(cursors.map((seq) => cursorFor(u, seq)));
   });
 
   it('does not stall live updates behind an update no pod can store (dead-lettered)', async () => {
@@ -276,7 +277,7 @@ describe('several sync instances, Dapr pub/sub (one Kafka consumerID per pod)', 
     const [good] = await append(producer, [taskUpdateEvent({ userId: u })]);
     const started = Date.now();
     await onA.count(1, 5_000);
-    expect(onA.items.map((x) => x.cursor)).toEqual([good]);
+    expect(onA.items.map((x) => x.cursor)).toEqual([cursorFor(u, good!)]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(200); // held (in order) until the hold expired
     expect(broker.deadLetters.some((d) => d.message.cloudEvent.seq === badSeq || d.eventId === bad.id)).toBe(true);
   });

@@ -1,8 +1,12 @@
 import { AppError, ErrorCode } from '@taskgraph/runtime';
 import { type FeedPosition, maxOf } from '../repositories/task-update.repository.js';
 
-const resync = (message: string, after: bigint, oldest: bigint) =>
-  new AppError(ErrorCode.RESYNC_REQUIRED, message, { after: after.toString(), oldestCursor: oldest.toString() });
+/** How a log position is shown to the caller: an opaque per-user cursor (cursor-codec.ts); tests use `String`. */
+export type EncodeCursor = (position: bigint) => string;
+
+// Messages name no position: a number here would tell the caller how busy the whole log is.
+const resync = (message: string, oldest: bigint, encode: EncodeCursor) =>
+  new AppError(ErrorCode.RESYNC_REQUIRED, message, { oldestCursor: encode(oldest) });
 
 /** The smallest `after` a resume is accepted from: below it, updates may have been pruned (or never ingested). */
 export const oldestResumable = (position: FeedPosition): bigint => maxOf(position.userPrunedThrough, position.completeFrom);
@@ -14,16 +18,19 @@ export const oldestResumable = (position: FeedPosition): bigint => maxOf(positio
  * cursor is fine (the client saw that one; everything newer is retained). A cursor ahead of
  * everything the feed knows cannot come from this log (e.g. the database was reset): resync too.
  */
-export function checkResume(after: bigint, position: FeedPosition): void {
+export function checkResume(after: bigint, position: FeedPosition, encode: EncodeCursor = String): void {
   const oldest = oldestResumable(position);
   if (after < oldest) {
     throw resync(
-      `Cursor ${after} is older than the retained window (oldest resumable cursor ${oldest}): refetch, then subscribe again`,
-      after,
+      'The cursor is older than the retained window (see extensions.oldestCursor): refetch, then subscribe again',
       oldest,
+      encode,
     );
   }
   if (after > position.head) {
-    throw resync(`Cursor ${after} is ahead of the change log (head ${position.head}): refetch, then subscribe again`, after, oldest);
+    throw resync('The cursor is ahead of the change log (the feed was reset): refetch, then subscribe again', oldest, encode);
   }
 }
+
+/** The newest position of `userId`'s own feed: what `syncRetention.latestCursor` answers (nothing global). */
+export const latestOfUser = (position: FeedPosition): bigint => maxOf(position.userNewest, oldestResumable(position));

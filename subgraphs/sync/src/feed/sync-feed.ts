@@ -1,19 +1,24 @@
-import type { Database, Metrics } from '@taskgraph/runtime';
+import { AppError, type Database, ErrorCode, type Metrics } from '@taskgraph/runtime';
 import type { SyncSettings } from '../config.js';
 import type { TaskUpdate } from '../entities/task-update.entity.js';
 import { TaskUpdateRepository } from '../repositories/task-update.repository.js';
+import type { CursorCodec } from './cursor-codec.js';
 import { DeliveryClock } from './delivery-lag.js';
 import { LiveHub } from './live-hub.js';
 import { openLiveStream } from './live-stream.js';
 import type { ReminderDue } from './reminder-due.js';
-import { oldestResumable } from './resume.js';
+import { latestOfUser, oldestResumable } from './resume.js';
 import { type TaskUpdateFilterInput, toMatch } from './task-update-filter.js';
 import { openTaskUpdateStream } from './task-update-stream.js';
 
-/** What `syncRetention` answers. */
+/** A well-formed cursor this caller was never given (another user's, altered, or from before a key change). */
+const notRecognised = () =>
+  new AppError(ErrorCode.RESYNC_REQUIRED, 'The cursor is not one of yours (or predates a key change): refetch, then subscribe again');
+
+/** What `syncRetention` answers (opaque cursors, cursor-codec.ts). */
 export interface RetentionInfo {
-  oldestCursor: bigint;
-  latestCursor: bigint;
+  oldestCursor: string;
+  latestCursor: string;
   retainedSeconds: number;
 }
 
@@ -34,14 +39,22 @@ export class SyncFeed {
     private readonly db: Database,
     private readonly settings: SyncSettings,
     private readonly metrics: Metrics,
+    /** Opaque per-user cursors: every position a caller sees or sends goes through it. */
+    readonly cursors: CursorCodec,
   ) {
     this.delivery = new DeliveryClock(metrics.deliveryLag);
     this.taskUpdates = this.delivery.hub();
   }
 
-  /** The caller's task updates (replay after `after`, then live). Rejects with RESYNC_REQUIRED / BAD_USER_INPUT. */
-  async openTaskUpdates(userId: string, filter: TaskUpdateFilterInput | null | undefined, after: bigint | null | undefined) {
+  /**
+   * The caller's task updates (replay after `after`, then live). `after` is one of the caller's own
+   * opaque cursors. Rejects with RESYNC_REQUIRED (also for a cursor not issued to this caller) /
+   * BAD_USER_INPUT.
+   */
+  async openTaskUpdates(userId: string, filter: TaskUpdateFilterInput | null | undefined, after: string | null | undefined) {
     const match = toMatch(filter);
+    const position = after == null ? undefined : this.cursors.decode(userId, after);
+    if (after != null && position === undefined) throw notRecognised();
     this.metrics.subscriptionsOpen.inc();
     let ended = false;
     const stream = await openTaskUpdateStream({
@@ -49,7 +62,8 @@ export class SyncFeed {
       repository: () => new TaskUpdateRepository(this.db.fork()),
       userId,
       match,
-      after: after ?? undefined,
+      after: position,
+      encodeCursor: (value) => this.cursors.encode(userId, value),
       queueSize: this.settings.subscriberQueueSize,
       pageSize: this.settings.backfillPageSize,
       horizon: this.horizon,
@@ -68,8 +82,16 @@ export class SyncFeed {
     return openLiveStream(this.reminders, userId, this.settings.subscriberQueueSize, () => this.metrics.subscriptionsOpen.dec());
   }
 
+  /**
+   * Per user only (issue 14): the oldest resumable and the newest cursor of the caller's own feed,
+   * encrypted for the caller. Neither moves when other users change things.
+   */
   async retention(userId: string): Promise<RetentionInfo> {
     const position = await new TaskUpdateRepository(this.db.fork()).position(userId);
-    return { oldestCursor: oldestResumable(position), latestCursor: position.head, retainedSeconds: this.settings.retentionSeconds };
+    return {
+      oldestCursor: this.cursors.encode(userId, oldestResumable(position)),
+      latestCursor: this.cursors.encode(userId, latestOfUser(position)),
+      retainedSeconds: this.settings.retentionSeconds,
+    };
   }
 }

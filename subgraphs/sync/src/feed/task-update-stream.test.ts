@@ -25,7 +25,7 @@ class FakeFeed {
   reads = 0;
   /** Runs inside the next page read (concurrent commits while the replay queries). */
   duringRead: (() => void) | undefined;
-  position: FeedPosition = { head: 0n, userPrunedThrough: 0n, completeFrom: 0n };
+  position: FeedPosition = { head: 0n, userPrunedThrough: 0n, userNewest: 0n, completeFrom: 0n };
 
   commit(...cursors: number[]): void {
     for (const cursor of cursors) {

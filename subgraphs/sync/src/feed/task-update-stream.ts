@@ -2,7 +2,7 @@ import { AppError, ErrorCode } from '@taskgraph/runtime';
 import type { TaskUpdate } from '../entities/task-update.entity.js';
 import { matches, type TaskUpdateMatch, type TaskUpdateRepository } from '../repositories/task-update.repository.js';
 import type { LiveHub } from './live-hub.js';
-import { checkResume } from './resume.js';
+import { checkResume, type EncodeCursor } from './resume.js';
 import { CLOSED, SubscriberQueue } from './subscriber-queue.js';
 
 export interface TaskUpdateStreamOptions {
@@ -22,12 +22,13 @@ export interface TaskUpdateStreamOptions {
   horizon?: () => bigint | undefined;
   /** Called once when the stream ends, however it ends. */
   onEnd(): void;
+  /** How positions appear in errors (the caller's opaque cursors); default `String`. */
+  encodeCursor?: EncodeCursor;
 }
 
-const prunedDuringReplay = (from: bigint, pruned: bigint) =>
-  new AppError(ErrorCode.RESYNC_REQUIRED, `Updates after cursor ${from} were pruned while replaying: refetch, then subscribe again`, {
-    after: from.toString(),
-    oldestCursor: pruned.toString(),
+const prunedDuringReplay = (pruned: bigint, encode: EncodeCursor) =>
+  new AppError(ErrorCode.RESYNC_REQUIRED, 'Updates after the cursor were pruned while replaying: refetch, then subscribe again', {
+    oldestCursor: encode(pruned),
   });
 
 const slowConsumer = (queueSize: number) =>
@@ -70,7 +71,7 @@ export async function openTaskUpdateStream(options: TaskUpdateStreamOptions): Pr
     if (options.after === undefined) {
       start = options.horizon?.() ?? position.head;
     } else {
-      checkResume(options.after, position);
+      checkResume(options.after, position, options.encodeCursor);
       start = options.after;
     }
   } catch (error) {
@@ -126,7 +127,7 @@ class TaskUpdateStream implements AsyncIterableIterator<TaskUpdate> {
         // The pruner may have deleted rows after `from` since the resume check: then this page could
         // skip some silently. It raises the user's watermark in the same transaction, so compare.
         const pruned = await repository.prunedThrough(this.options.userId);
-        if (pruned > from) throw prunedDuringReplay(from, pruned);
+        if (pruned > from) throw prunedDuringReplay(pruned, this.options.encodeCursor ?? String);
         this.index = 0;
         this.exhausted = this.page.length < this.options.pageSize;
       }

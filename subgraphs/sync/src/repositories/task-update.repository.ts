@@ -14,6 +14,8 @@ export interface FeedPosition {
   head: bigint;
   /** Highest of this user's cursors the pruner deleted (0: none). */
   userPrunedThrough: bigint;
+  /** This user's newest retained cursor (0: none). */
+  userNewest: bigint;
   /** The window is complete from here on: cursors before it were never ingested. */
   completeFrom: bigint;
 }
@@ -62,16 +64,23 @@ export class TaskUpdateRepository {
   async position(userId: string): Promise<FeedPosition> {
     const rows = (await this.em.getConnection().execute(
       `select (select max("cursor") from "sync"."task_update") as newest,
+              (select max("cursor") from "sync"."task_update" where "user_id" = ?) as user_newest,
               (select "pruned_through" from "sync"."user_watermark" where "user_id" = ?) as user_pruned,
               fs."complete_from", fs."pruned_through"
          from (select 1) as one left join "sync"."feed_state" fs on fs."id" = 1`,
-      [userId],
-    )) as { newest: string | null; user_pruned: string | null; complete_from: string | null; pruned_through: string | null }[];
+      [userId, userId],
+    )) as {
+      newest: string | null;
+      user_newest: string | null;
+      user_pruned: string | null;
+      complete_from: string | null;
+      pruned_through: string | null;
+    }[];
     const row = rows[0];
     const completeFrom = big(row?.complete_from);
     const newest = big(row?.newest);
     const prunedThrough = big(row?.pruned_through);
     const head = maxOf(newest, prunedThrough, completeFrom);
-    return { head, userPrunedThrough: big(row?.user_pruned), completeFrom };
+    return { head, userPrunedThrough: big(row?.user_pruned), userNewest: big(row?.user_newest), completeFrom };
   }
 }

@@ -1,23 +1,23 @@
 import { ErrorCode } from '@taskgraph/runtime';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { CURSOR_PATTERN } from '../feed/cursor-codec.js';
 
-const MAX = 9_223_372_036_854_775_807n;
-
-function parse(value: unknown): bigint {
-  if (typeof value === 'string' && /^\d{1,19}$/.test(value)) {
-    const cursor = BigInt(value);
-    if (cursor <= MAX) return cursor;
-  }
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  throw new GraphQLError(`Cursor must be a non-negative integer string, got ${JSON.stringify(value)?.slice(0, 40)}`, {
-    extensions: { code: ErrorCode.BAD_USER_INPUT },
-  });
+function parse(value: unknown): string {
+  if (typeof value === 'string' && CURSOR_PATTERN.test(value)) return value;
+  throw new GraphQLError('Cursor is not valid: pass back a cursor this API gave you', { extensions: { code: ErrorCode.BAD_USER_INPUT } });
 }
 
-/** A log position (outbox seq, bigint): a decimal string on the wire, `bigint` in resolvers. */
-export const Cursor = new GraphQLScalarType<bigint, string>({
+/**
+ * An opaque, per-user change-feed position (feed/cursor-codec.ts): a string on the wire and in
+ * resolvers, decoded with the caller's id where it is used. `serialize` fails closed: anything
+ * but an encoded cursor (say, a raw log position) is an internal error, never sent.
+ */
+export const Cursor = new GraphQLScalarType<string, string>({
   name: 'Cursor',
-  serialize: (value) => String(value),
+  serialize: (value) => {
+    if (typeof value === 'string' && CURSOR_PATTERN.test(value)) return value;
+    throw new Error('Cursor: refusing to serialize an unencoded position');
+  },
   parseValue: parse,
-  parseLiteral: (ast) => (ast.kind === Kind.STRING || ast.kind === Kind.INT ? parse(ast.value) : parse(null)),
+  parseLiteral: (ast) => parse(ast.kind === Kind.STRING ? ast.value : null),
 });

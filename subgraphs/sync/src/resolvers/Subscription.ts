@@ -5,7 +5,7 @@ import { traceLinkOf } from '../feed/trace-links.js';
 /** Root fields served over graphql-ws; each stream only ever carries the caller's events. */
 export const Subscription = {
   taskUpdates: {
-    subscribe: (_: unknown, args: { filter?: TaskUpdateFilterInput | null; after?: bigint | null }, ctx: SyncContext) =>
+    subscribe: (_: unknown, args: { filter?: TaskUpdateFilterInput | null; after?: string | null }, ctx: SyncContext) =>
       ctx.feed.openTaskUpdates(ctx.caller.userId, args.filter, args.after),
     resolve: (update: { eventId?: string }, _args: unknown, ctx: SyncContext) => {
       ctx.traceparent = update.eventId ? traceLinkOf(update.eventId) : undefined;
