@@ -3,6 +3,7 @@ import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import type { ClientStream } from './client-stream.js';
 import { type EventExecution, executeSubscriptionEvent, formatErrors, toGraphQLErrors, type UpstreamEvent } from './event-executor.js';
 import type { SubscriptionMetrics } from './metrics.js';
+import { rememberJson } from './serialized-payload.js';
 import type { UpstreamHandle, UpstreamListener } from './upstream-pool.js';
 
 type Output =
@@ -137,7 +138,10 @@ export class Pipeline implements UpstreamListener {
     const seconds = Number(process.hrtime.bigint() - slot.receivedAt) / 1e9;
     this.metrics.eventSeconds.observe(seconds);
     this.metrics.deliveryLag.observe({ stage: 'gateway_resolve' }, seconds);
-    const bytes = Buffer.byteLength(JSON.stringify(result));
+    // Serialised once here for every subscriber (`serialized-payload.ts`), and measured.
+    const json = JSON.stringify(result);
+    rememberJson(result, json);
+    const bytes = Buffer.byteLength(json);
     slot.output = { kind: 'result', result, bytes };
     this.heldBytes += bytes;
     this.flush();
@@ -157,10 +161,8 @@ export class Pipeline implements UpstreamListener {
         return;
       }
       this.heldBytes -= head.bytes;
-      for (const stream of [...this.streams]) {
-        stream.push(head.result, head.bytes);
-        this.metrics.resultsSent.inc();
-      }
+      this.metrics.resultsSent.inc(this.streams.size);
+      for (const stream of [...this.streams]) stream.push(head.result, head.bytes);
     }
     this.updatePressure();
   }

@@ -27,6 +27,7 @@ import type { SubscriptionPolicy } from './policies/policy.js';
 import { type OnSchemaChange, schemaChangePolicy } from './policies/schema-change.js';
 import { slowConsumerPolicy } from './policies/slow-consumer.js';
 import { tokenExpiryPolicy } from './policies/token-expiry.js';
+import { serializedPayload, spliceJson } from './serialized-payload.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** What the subscription server needs from the gateway (all of it is on `Gateway`). */
@@ -136,6 +137,10 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   wss.on('connection', (socket) => {
+    // Fan-out: pipeline results reach here serialised once for all subscribers (serialized-payload.ts).
+    const send = socket.send.bind(socket) as (data: unknown, cb?: (err?: Error) => void) => void;
+    socket.send = ((data: unknown, cb?: (err?: Error) => void) =>
+      send(typeof data === 'string' ? spliceJson(data) : data, cb)) as typeof socket.send;
     metrics.connections.inc();
     socket.once('close', () => metrics.connections.dec());
   });
@@ -171,8 +176,8 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
         return open(request) as unknown as AsyncIterable<ExecutionResult>;
       },
       execute: async (args) => (await executeOverSocket(host.apollo, args.contextValue as OperationRequest)) as unknown as ExecutionResult,
-      // Every result is already formatted (and masked) for the client.
-      onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
+      // Every result is already formatted (and masked) for the client, and serialised once by its pipeline.
+      onNext: (_ctx, _id, _payload, _args, result) => serializedPayload(result as FormattedExecutionResult),
       onError: (_ctx, _id, _payload, errors) => formatClientErrors(errors),
       onComplete: (ctx, id) => {
         const state = states.get(ctx);
