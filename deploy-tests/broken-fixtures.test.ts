@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ALL_TOPICS, deadLetterTopic } from '@taskgraph/events';
 import { APPS, appById, repoPath } from './support/apps.js';
+import { crdSchemaProblems } from './support/crd-schema.js';
 import { daprComponentProblems, daprRunFileProblems, pubsubWiringProblems, resiliencyProblems } from './support/dapr-checks.js';
 import { dockerfileProblems } from './support/dockerfile.js';
 import { adminPortProblems, ingressPathMatches, publicExposureProblems } from './support/exposure-checks.js';
@@ -272,6 +273,36 @@ const mutations: Mutation[] = [
     (o) => (get(o, 'KafkaTopic', 'reminders').apiVersion = 'kafka.strimzi.io/v1beta2'),
     (o) => topicProblems(o, ALL_TOPICS, deadLetterTopic),
     'KafkaTopic/taskgraph/reminders: kafka.strimzi.io/v1beta2 is not served',
+  ],
+  [
+    'Kafka on v1beta2 against the Strimzi 1.2 CRDs',
+    (o) => (get(o, 'Kafka', 'taskgraph').apiVersion = 'kafka.strimzi.io/v1beta2'),
+    (o) => crdSchemaProblems(get(o, 'Kafka', 'taskgraph')),
+    'kafka.strimzi.io/v1beta2 Kafka is not served',
+  ],
+  [
+    'Kafka with a field the v1 CRD does not declare (ZooKeeper-era spec.kafka.replicas)',
+    (o) => (get(o, 'Kafka', 'taskgraph').spec.kafka.replicas = 3),
+    (o) => crdSchemaProblems(get(o, 'Kafka', 'taskgraph')),
+    '/spec/kafka must NOT have additional properties (replicas)',
+  ],
+  [
+    'KafkaTopic with a string partition count',
+    (o) => (get(o, 'KafkaTopic', 'task-events').spec.partitions = '12'),
+    (o) => crdSchemaProblems(get(o, 'KafkaTopic', 'task-events')),
+    '/spec/partitions must be integer',
+  ],
+  [
+    'KafkaNodePool with an unknown role',
+    (o) => get(o, 'KafkaNodePool', 'dual-role').spec.roles.push('zookeeper'),
+    (o) => crdSchemaProblems(get(o, 'KafkaNodePool', 'dual-role')),
+    '/spec/roles/2 must be equal to one of the allowed values',
+  ],
+  [
+    'Dapr Component without spec.type',
+    (o) => delete get(o, 'Component', 'pubsub').spec.type,
+    (o) => crdSchemaProblems(get(o, 'Component', 'pubsub')),
+    "must have required property 'type'",
   ],
   [
     'Kafka 4.1.0 (dropped in Strimzi 1.1)',

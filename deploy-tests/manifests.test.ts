@@ -1,5 +1,6 @@
 import { ALL_TOPICS, deadLetterTopic } from '@taskgraph/events';
 import { APPS, appById, repoPath } from './support/apps.js';
+import { crdSchemaProblems, hasVendoredCrd } from './support/crd-schema.js';
 import { daprComponentProblems, pubsubWiringProblems, resiliencyProblems } from './support/dapr-checks.js';
 import { adminPortProblems, publicExposureProblems } from './support/exposure-checks.js';
 import { isBuiltIn, schemaProblems } from './support/k8s-schema.js';
@@ -33,6 +34,14 @@ describe.each(['minikube', 'cloud'])('k8s/overlays/%s', (overlay) => {
     // One at a time: see schemaProblems.
     for (const o of builtIn) problems.push(...(await schemaProblems(o)));
     expect(problems).toEqual([]);
+  });
+
+  it('validates every Strimzi and Dapr resource against the operators’ CRD schemas (Strimzi 1.2.0, Dapr 1.18.3)', () => {
+    const custom = objects.filter(hasVendoredCrd);
+    expect(custom.map((o) => o.kind).sort()).toEqual(
+      expect.arrayContaining(['Component', 'Kafka', 'KafkaNodePool', 'KafkaTopic', 'Resiliency']),
+    );
+    expect(custom.flatMap(crdSchemaProblems)).toEqual([]);
   });
 
   it('uses no API group without checks', () => {
