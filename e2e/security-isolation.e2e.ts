@@ -254,6 +254,28 @@ describe('through the gateway over WebSocket', () => {
   });
 });
 
+describe('change-feed cursors through the gateway', () => {
+  it("tell mallory nothing about alice's activity: her syncRetention is byte-identical while alice changes 10 tasks", async () => {
+    const view = async (as: string) => (await gql('{ syncRetention { oldestCursor latestCursor } }', {}, as)).data!.syncRetention as Json;
+    const before = await view(MALLORY);
+    const aliceBefore = await view(ALICE);
+    for (let i = 0; i < 10; i++) {
+      await aliceMutation('mutation($id: ID!, $t: String!) { updateTask(id: $id, input: { title: $t }) { id } }', {
+        id: victim.taskIds[0],
+        t: `${SECRET} v${i}`,
+      });
+    }
+    // Sync has stored alice's changes (her own latestCursor moved), so mallory's view could have moved too.
+    await waitFor('sync stored alice’s changes', async () => (await view(ALICE)).latestCursor !== aliceBefore.latestCursor, 15_000);
+    ledger.attempts++;
+    expect(await view(MALLORY)).toEqual(before);
+    // Opaque: fixed-length strings, and alice's cursor is no cursor of mallory's.
+    expect(String(before.latestCursor)).toMatch(/^[A-Za-z0-9_-]{50}$/);
+    expect(before.latestCursor).not.toBe(aliceBefore.latestCursor);
+    victim.versions = await aliceSnapshot();
+  });
+});
+
 describe('calling the subgraphs directly', () => {
   const entitiesQuery = (name: string) => {
     const fields: Record<string, string> = {
