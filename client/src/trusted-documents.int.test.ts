@@ -180,6 +180,18 @@ describe('enforce mode', () => {
     expect(await tasksOf('mallory')).not.toContain('ws smuggled');
   });
 
+  it('falls back to the text once when the gateway does not know a hash (a client newer than its manifest)', async () => {
+    sent.length = 0;
+    const client = await clientFor('mallory');
+    const newer = { ...SyncRetentionDocument, __meta__: { hash: 'c'.repeat(64) } } as unknown as typeof SyncRetentionDocument;
+    // Enforce mode refuses the text too, so the fallback ends in PERSISTED_QUERY_NOT_IN_LIST (allow mode would run it).
+    await expect(client.query(newer)).rejects.toMatchObject({ code: 'PERSISTED_QUERY_NOT_IN_LIST' });
+    expect(sent.map((body) => [body.query === undefined ? 'hash' : 'text', body.extensions === undefined ? '' : 'ext'])).toEqual([
+      ['hash', 'ext'],
+      ['text', ''],
+    ]);
+  });
+
   it('surfaces the refusal as a TaskgraphError with its code', async () => {
     const textClient = await clientFor('mallory', { persistedDocuments: false });
     const error = await textClient.query(SyncRetentionDocument).then(
