@@ -1,4 +1,4 @@
-import { ErrorCode, INTERNAL_TOKEN_HEADER, type InternalTokenSigner, type Logger } from '@taskgraph/runtime';
+import { ErrorCode, INTERNAL_TOKEN_HEADER, type InternalTokenSigner, type Logger, webSocketUrl } from '@taskgraph/runtime';
 import type { GraphQLFormattedError } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
@@ -63,7 +63,6 @@ export interface UpstreamPoolOptions {
 }
 
 /** `http://h/graphql` → `ws://h/graphql`. */
-export const webSocketUrl = (httpUrl: string): string => httpUrl.replace(/^http/i, 'ws');
 
 /**
  * The gateway's subscriptions to subgraphs over graphql-ws (ARCHITECTURE §6). One WebSocket per

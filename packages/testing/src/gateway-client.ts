@@ -1,3 +1,4 @@
+import { webSocketUrl } from '@taskgraph/runtime';
 import type { FormattedExecutionResult } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
@@ -27,8 +28,8 @@ export interface GatewayClient {
   close(): Promise<void>;
 }
 
-/** `http://host/graphql` → `ws://host/graphql`. */
-export const gatewayWebSocketUrl = (httpUrl: string): string => httpUrl.replace(/^http/i, 'ws');
+/** `http://host/graphql` → `ws://host/graphql` (the runtime's `webSocketUrl`, named for tests). */
+export const gatewayWebSocketUrl = webSocketUrl;
 
 /**
  * A graphql-ws client of the gateway (`connection_init` `{ authorization: "Bearer <token>" }`), no

@@ -6,6 +6,7 @@ export * from './delivery-lag.js';
 export * from './gateway-client.js';
 export * from './gateway-config.js';
 export * from './latency-probe.js';
+export * from './latency-summary.js';
 export * from './subgraph-client.js';
 export * from './system.js';
 export * from './task-events.js';

@@ -1,4 +1,5 @@
 import { connectGateway } from './gateway-client.js';
+import { type LatencySummary, summarize } from './latency-summary.js';
 
 export interface RealtimeLatencyOptions {
   /** The gateway's GraphQL URL (`http://…/graphql`); the probe connects with graphql-ws. */
@@ -26,33 +27,10 @@ export interface RealtimeLatencySample {
   fromResponse: number;
 }
 
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
 export interface RealtimeLatencyReport {
   samples: RealtimeLatencySample[];
   fromRequest: LatencySummary;
   fromResponse: LatencySummary;
-}
-
-/** Percentiles (nearest rank) of a list of milliseconds. */
-export function summarize(values: readonly number[]): LatencySummary {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-  return {
-    count: sorted.length,
-    p50: at(50),
-    p95: at(95),
-    p99: at(99),
-    max: sorted.at(-1) ?? Number.NaN,
-    mean: sorted.reduce((sum, v) => sum + v, 0) / (sorted.length || 1),
-  };
 }
 
 /**

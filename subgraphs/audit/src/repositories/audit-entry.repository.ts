@@ -1,8 +1,6 @@
-import { badInput, type EntityManager, readRows } from '@taskgraph/runtime';
+import { badInput, checkPageSize, type EntityManager, isUuid, readRows } from '@taskgraph/runtime';
 import type { AuditAction, AuditEntry, FieldChange } from '../entities/audit-entry.entity.js';
 import { decodeLogCursor, encodeHistoryCursor, encodeLogCursor } from './audit-cursor.js';
-
-export const MAX_PAGE = 100;
 
 /** GraphQL `AuditFilter`. */
 export interface AuditFilter {
@@ -26,14 +24,6 @@ export interface HistoryRequest {
   afterSeq: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (id: string) => UUID.test(id);
-
-/** `first` of a connection: 1..100, else BAD_USER_INPUT. */
-export function checkFirst(first: number): void {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, 'first');
-}
-
 // occurred_at with microseconds in UTC: the exact keyset value for the log cursor.
 const OCCURRED_KEY = `to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -43,7 +33,7 @@ export class AuditEntryRepository {
 
   /** The caller's entries, newest first: `occurred_at desc, seq desc` (keyset pagination). */
   async list(userId: string, filter: AuditFilter, first: number, after: string | null | undefined): Promise<AuditPage> {
-    checkFirst(first);
+    checkPageSize(first);
     if (filter.from && filter.to && filter.from.getTime() > filter.to.getTime()) throw badInput('from must not be after to', 'filter.from');
     const cursor = after ? decodeLogCursor(after) : null;
     if (filter.taskId != null && !isUuid(filter.taskId)) return { edges: [], hasNextPage: false };

@@ -1,7 +1,6 @@
+import { checkPageSize, isUuid, toConnection } from '@taskgraph/runtime';
 import type { AuditContext } from '../context.js';
 import { decodeHistoryCursor } from '../repositories/audit-cursor.js';
-import { checkFirst, isUuid } from '../repositories/audit-entry.repository.js';
-import { toConnection } from './Query.js';
 
 /** The slice of the `Task` entity audit contributes: its history. */
 export interface TaskReference {
@@ -13,7 +12,7 @@ export const Task = {
   // and a deleted task's history stays readable.
   __resolveReference: (ref: TaskReference): TaskReference => ({ id: ref.id }),
   history: async (task: TaskReference, args: { first: number; after?: string | null }, ctx: AuditContext) => {
-    checkFirst(args.first);
+    checkPageSize(args.first);
     const afterSeq = args.after ? decodeHistoryCursor(args.after) : null;
     if (!isUuid(task.id)) return toConnection({ edges: [], hasNextPage: false }, args.after);
     return toConnection(await ctx.history.load({ taskId: task.id, first: args.first, afterSeq }), args.after);

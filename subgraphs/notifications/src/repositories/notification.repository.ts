@@ -1,9 +1,6 @@
-import { badInput, type EntityManager } from '@taskgraph/runtime';
+import { checkPageSize, type EntityManager, queryRows } from '@taskgraph/runtime';
 import { type Notification, NotificationSchema } from '../entities/notification.entity.js';
 import { decodeCursor, encodeCursor } from './notification-cursor.js';
-import { queryRows } from './sql.js';
-
-export const MAX_PAGE = 100;
 
 export interface NotificationPage {
   edges: { cursor: string; node: Notification }[];
@@ -30,7 +27,7 @@ export class NotificationRepository {
   }
 
   async list(userId: string, unreadOnly: boolean, first: number, after: string | null | undefined): Promise<NotificationPage> {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, 'first');
+    checkPageSize(first);
     const where = ['user_id = ?'];
     const params: unknown[] = [userId];
     if (unreadOnly) where.push('read_at is null');

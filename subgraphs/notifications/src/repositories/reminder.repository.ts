@@ -1,8 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
-import { dateOrNull, type EntityManager, readRows } from '@taskgraph/runtime';
+import { dateOrNull, type EntityManager, queryRows, readRows } from '@taskgraph/runtime';
 import { type Reminder, ReminderSchema } from '../entities/reminder.entity.js';
 import { type TrackedTask, TrackedTaskSchema } from '../entities/tracked-task.entity.js';
-import { queryRows } from './sql.js';
 
 /**
  * Reminder state. Writers (the task-events consumer, job triggers) lock the task's tracked row

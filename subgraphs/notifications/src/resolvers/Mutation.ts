@@ -1,6 +1,5 @@
-import { notFound } from '@taskgraph/runtime';
+import { isUuid, notFound } from '@taskgraph/runtime';
 import type { NotificationsContext } from '../context.js';
-import { isUuid } from './ids.js';
 
 export const Mutation = {
   markNotificationRead: async (_: unknown, args: { id: string }, ctx: NotificationsContext) => {

@@ -1,3 +1,4 @@
+import { toConnection } from '@taskgraph/runtime';
 import type { NotificationsContext } from '../context.js';
 
 export const Query = {
@@ -7,15 +8,7 @@ export const Query = {
     ctx: NotificationsContext,
   ) => {
     const page = await ctx.notifications.list(ctx.caller.userId, Boolean(args.unreadOnly), args.first, args.after);
-    return {
-      edges: page.edges,
-      pageInfo: {
-        hasNextPage: page.hasNextPage,
-        hasPreviousPage: Boolean(args.after),
-        startCursor: page.edges[0]?.cursor ?? null,
-        endCursor: page.edges.at(-1)?.cursor ?? null,
-      },
-    };
+    return toConnection(page, args.after);
   },
   unreadNotificationCount: (_: unknown, __: unknown, ctx: NotificationsContext) => ctx.notifications.unreadCount(ctx.caller.userId),
 };

@@ -1,6 +1,6 @@
+import { isUuid } from '@taskgraph/runtime';
 import type { NotificationsContext } from '../context.js';
 import type { Reminder as ReminderRow } from '../entities/reminder.entity.js';
-import { isUuid } from './ids.js';
 
 type TaskRef = { id: string };
 

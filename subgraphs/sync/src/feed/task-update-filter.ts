@@ -1,4 +1,4 @@
-import { badInput } from '@taskgraph/runtime';
+import { badInput, isUuid } from '@taskgraph/runtime';
 import type { TaskUpdateMatch } from '../repositories/task-update.repository.js';
 
 /** `TaskUpdateFilter` as GraphQL passes it. */
@@ -9,7 +9,6 @@ export interface TaskUpdateFilterInput {
 
 export const MAX_FILTER_TASK_IDS = 1_000;
 export const MAX_FILTER_TAGS = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Validates the filter. Absent/null lists do not constrain; an empty list matches nothing. Ids that
@@ -22,7 +21,7 @@ export function toMatch(filter: TaskUpdateFilterInput | null | undefined): TaskU
     throw badInput(`filter.taskIds accepts at most ${MAX_FILTER_TASK_IDS} ids`, 'filter.taskIds');
   if (tags && tags.length > MAX_FILTER_TAGS) throw badInput(`filter.tags accepts at most ${MAX_FILTER_TAGS} tags`, 'filter.tags');
   return {
-    taskIds: taskIds ? new Set(taskIds.filter((id) => UUID.test(id)).map((id) => id.toLowerCase())) : null,
+    taskIds: taskIds ? new Set(taskIds.filter(isUuid).map((id) => id.toLowerCase())) : null,
     tags: tags ? new Set(tags) : null,
   };
 }

@@ -1,5 +1,5 @@
 import { LockMode } from '@mikro-orm/core';
-import { badInput, dateOrNull, type EntityManager, readRows } from '@taskgraph/runtime';
+import { badInput, checkPageSize, dateOrNull, type EntityManager, readRows } from '@taskgraph/runtime';
 import { PRIORITY_RANK, type Priority, type Task, TaskSchema, type TaskStatus } from '../entities/task.entity.js';
 import { decodeCursor, encodeCursor, TASK_ORDERS, type TaskOrder } from './task-cursor.js';
 
@@ -21,8 +21,6 @@ export interface TaskPage {
   hasNextPage: boolean;
 }
 
-export const MAX_PAGE = 100;
-
 /** Reads and locks tasks, always scoped to the owner: another user's task is simply not there. */
 export class TaskRepository {
   constructor(private readonly em: EntityManager) {}
@@ -42,7 +40,7 @@ export class TaskRepository {
   }
 
   async list(userId: string, filter: TaskFilter, orderBy: TaskOrder, first: number, after: string | null | undefined): Promise<TaskPage> {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, 'first');
+    checkPageSize(first);
     const order = TASK_ORDERS[orderBy];
     const params: unknown[] = [userId];
     // `$n` of the value just pushed: the SQL text depends only on which filters are set, so each

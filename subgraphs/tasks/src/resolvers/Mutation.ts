@@ -1,8 +1,7 @@
-import { notFound } from '@taskgraph/runtime';
+import { isUuid, notFound } from '@taskgraph/runtime';
 import type { TasksContext } from '../context.js';
 import { TaskCommands } from '../domain/task-commands.js';
 import type { CreateTaskInput, UpdateTaskInput } from '../domain/task-input.js';
-import { isUuid } from './Query.js';
 
 type ById = { id: string; expectedVersion?: number | null };
 

@@ -1,8 +1,7 @@
-import { badInput } from '@taskgraph/runtime';
+import { badInput, isUuid } from '@taskgraph/runtime';
 import type { TasksContext } from '../context.js';
 import { MAX_OCCURRENCES, nextOccurrences } from '../domain/recurrence.js';
 import { PRIORITY_BY_RANK, type Task as TaskRow } from '../entities/task.entity.js';
-import { isUuid } from './Query.js';
 
 export const Task = {
   __resolveReference: (ref: { id: string }, ctx: TasksContext) => (isUuid(ref.id) ? ctx.taskById.load(ref.id) : null),
