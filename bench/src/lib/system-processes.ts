@@ -33,7 +33,15 @@ async function startMulti(): Promise<SystemUnderTest> {
     const launcher = await startLauncher({
       config: { gatewayPort: 0, host: '127.0.0.1', databaseUrl: db.url, dataDir: '.data', logLevel: 'warn' },
       // The benchmark's own flags (--cpu-prof of this process) are not the services'.
-      env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn' },
+      // The launcher's gateway only seeds (hundreds of mutations at once): no per-user rate/concurrency limits.
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        LOG_LEVEL: 'warn',
+        GATEWAY_RATE_LIMIT_PER_SECOND: '1000000',
+        GATEWAY_RATE_LIMIT_BURST: '1000000',
+        GATEWAY_MAX_IN_FLIGHT_PER_USER: '100000',
+      },
       logger,
     });
     const pids = Object.fromEntries(

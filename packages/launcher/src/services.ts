@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { GATEWAY_SERVICE as GATEWAY, SUBGRAPH_SERVICES as REGISTRY, SUBGRAPH_NAMES } from '@taskgraph/runtime';
 import type { ChildSpec } from './supervisor.js';
@@ -70,10 +71,16 @@ export function planServices(options: PlanOptions): {
     return admin === undefined ? { PORT: String(portOf(entry)) } : { PORT: String(portOf(entry)), ADMIN_PORT: String(admin) };
   };
   const healthUrl = (entry: ServiceEntry) => `http://${reach}:${adminOf(entry) ?? portOf(entry)}/healthz`;
+  // sync names its consumer group after its instance id (default: host, pid, random). A restarted sync
+  // process here is the same instance: it keeps its group and offset instead of leaving one behind per crash.
+  const instance = (entry: ServiceEntry) =>
+    entry.name === 'sync' && !inherited.SYNC_INSTANCE_ID
+      ? { SYNC_INSTANCE_ID: `${hostname()}-${portOf(entry)}`.replace(/[^A-Za-z0-9._-]/g, '-') }
+      : {};
   const subgraphs = SUBGRAPH_SERVICES.map((entry) => ({
     name: entry.name,
     entry: entryOf(entry.packageName),
-    env: { ...base, ...ownPorts(entry) },
+    env: { ...base, ...ownPorts(entry), ...instance(entry) },
     healthUrl: healthUrl(entry),
   }));
   const graphqlUrl = (entry: ServiceEntry) => `http://${reach}:${portOf(entry)}/graphql`;
