@@ -3,6 +3,8 @@
  * import points down the layers — shared packages never import services, services never import each
  * other, the gateway or the tooling, and nothing shipped imports test or benchmark code.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { repoPath } from './support/apps.js';
 import { findCycles, readImports, readWorkspaces, type WorkspaceImport } from './support/import-graph.js';
 
 /** Layer of each workspace: production code may import only strictly lower layers. */
@@ -64,6 +66,16 @@ describe('workspace structure', () => {
   it('keeps the subgraphs’ production code off testing and bench', () => {
     const offending = production.filter((i) => i.at.startsWith('subgraphs/') && TOOLING.has(i.to));
     expect(offending.map(describeImport)).toEqual([]);
+  });
+
+  it('gives every workspace the build and lint scripts Turborepo runs (turbo.json)', () => {
+    const missing = workspaces
+      .filter((w) => existsSync(repoPath(w.dir, 'package.json')))
+      .flatMap((w) => {
+        const scripts: Record<string, string> = JSON.parse(readFileSync(repoPath(w.dir, 'package.json'), 'utf8')).scripts ?? {};
+        return ['build', 'lint'].filter((name) => !scripts[name]).map((name) => `${w.dir}: no "${name}" script`);
+      });
+    expect(missing).toEqual([]);
   });
 
   it('detects a cycle and an upward import (the checks can fail)', () => {

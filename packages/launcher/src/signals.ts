@@ -1,4 +1,4 @@
-import type { Logger } from '@taskgraph/runtime';
+import { closeAndExit, type Logger } from '@taskgraph/runtime';
 
 /** How long a repeated signal counts as the same Ctrl-C (npm forwards the terminal's SIGINT to its child too). */
 const SAME_SIGNAL_MS = 2_000;
@@ -14,17 +14,7 @@ export function stopOnSignals(logger: Logger, timeoutMs: number): { setClose(clo
   let requestedAt: number | undefined;
   const run = () => {
     if (!close) return; // start-up still running: `setClose` runs it
-    setTimeout(() => {
-      logger.error(`shutdown did not finish within ${timeoutMs} ms`);
-      process.exit(1);
-    }, timeoutMs).unref();
-    close().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    closeAndExit(close, logger, timeoutMs);
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (requestedAt !== undefined) {

@@ -1,6 +1,21 @@
 import type { Logger } from './logger.js';
 import { startTracing } from './tracing.js';
 
+/** Runs `close`, then exits: 0 when it resolves, 1 when it rejects or has not finished after `timeoutMs`. */
+export function closeAndExit(close: () => Promise<void>, logger: Logger, timeoutMs: number): void {
+  setTimeout(() => {
+    logger.error(`shutdown did not finish within ${timeoutMs} ms`);
+    process.exit(1);
+  }, timeoutMs).unref();
+  close().then(
+    () => process.exit(0),
+    (error) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+}
+
 /**
  * Closes the service on SIGTERM/SIGINT (stop accepting, drain, close DB) and exits; a second
  * signal or a stuck close forces exit after `timeoutMs`.
@@ -11,17 +26,7 @@ export function closeOnSignals(close: () => Promise<void>, logger: Logger, timeo
     if (closing) process.exit(1);
     closing = true;
     logger.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      logger.error('shutdown timed out');
-      process.exit(1);
-    }, timeoutMs).unref();
-    close().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    closeAndExit(close, logger, timeoutMs);
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
