@@ -3,7 +3,7 @@
 #   docker build --build-arg SERVICE=subgraphs/tasks --build-arg PORT=4001 -t taskgraph/tasks:0.1.0 .
 #   docker build --build-arg SERVICE=gateway --build-arg PORT=4000 -t taskgraph/gateway:0.1.0 .
 # SERVICE is the npm workspace path; PORT only sets EXPOSE, the HEALTHCHECK target and the default PORT env
-# (ports: docs/CONVENTIONS.md). Pin NODE_IMAGE by digest in CI for reproducible builds.
+# (ports: the service registry, packages/runtime/src/services.ts). Pin NODE_IMAGE by digest in CI for reproducible builds.
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 # --- manifests: only package.json files + the lockfile, so `npm ci` layers stay cached until they change.
