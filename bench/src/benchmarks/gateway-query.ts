@@ -10,6 +10,7 @@
 import type { BenchContext, Benchmark, BenchOutput } from '../lib/benchmark.js';
 import { procPath, startChild } from '../lib/child.js';
 import { profileMarkdown, summarizeProfile } from '../lib/cpuprofile.js';
+import { measureDemandControlCpu } from '../lib/demand-control-cpu.js';
 import {
   BENCH_USER,
   type GatewayChild,
@@ -222,6 +223,11 @@ export const gatewayQuery: Benchmark = {
           ),
         );
       }
+      // Demand control's share of our gateway's CPU (issue 14): its hooks timed in this process on
+      // the same query, against the gateway CPU per request measured above.
+      const demand = await measureDemandControlCpu(QUERY, { after: cursors[1] ?? null });
+      const demandShare = demand.cpuMsPerRequest / main.ours.gatewayCpuMs;
+      const demandOk = demandShare < 0.05;
       const first = sample?.tasks.edges[0]?.node;
       const limitLine = `${fmt(limit.throughput)} req/s, Postgres ${fmt(limitPgMs)} CPU ms/req, p99 ${fmt(limit.latency.p99)} ms (rows per request: tasks page ${limit.rowsPerRequest.join(', history ')} reminders; cores ${cpuLine(limitCores)})`;
       const rows: [string, string, string, string][] = [
@@ -305,6 +311,8 @@ export const gatewayQuery: Benchmark = {
         '',
         targetTable(),
         '',
+        `**Demand control** (cost estimate, token bucket, in-flight slot: \`protectionPlugin\`, production settings) on \`TaskBoard\` (estimated cost ${fmt(demand.estimatedCost)}): ${demand.cpuMsPerRequest.toFixed(4)} CPU ms per request (${demand.iterations} runs of its hooks, \`process.cpuUsage\`), ${(demandShare * 100).toFixed(2)} % of our gateway's ${fmt(main.ours.gatewayCpuMs)} CPU ms per request (target < 5 %) ${verdict(demandOk)}.`,
+        '',
         `**identical** — every loop sends the same request (page 1); Hive and ours share identical in-flight subgraph fetches (ours only within one user), plain Apollo does not (ours ÷ plain Apollo ${identicalRatio.toFixed(2)}×):`,
         '',
         workloadTable('identical'),
@@ -343,6 +351,12 @@ export const gatewayQuery: Benchmark = {
             return { figure: `1. ${figure}`, measured, target, met: ok };
           }),
           {
+            figure: '1. demand control CPU per request, share of gateway CPU',
+            measured: `${(demandShare * 100).toFixed(2)} % (${demand.cpuMsPerRequest.toFixed(4)} of ${fmt(main.ours.gatewayCpuMs)} ms)`,
+            target: '< 5 %',
+            met: demandOk,
+          },
+          {
             figure: '1. limit: Postgres alone, same SQL per request; ours ÷ limit',
             measured: `${limitLine}; ${(main.ours.throughput / limit.throughput).toFixed(2)}`,
             target: 'reference',
@@ -358,8 +372,11 @@ export const gatewayQuery: Benchmark = {
           ),
           `gateway CPU ours/apollo ${cpuRatio.toFixed(2)} (≤ 0.33); ours/hive ${ratioHive.toFixed(2)}x distinct, ${ratioHiveIdentical.toFixed(2)}x identical; ${overBaseline.toFixed(2)}x baseline; p99 ${p99Ok ? 'ok' : 'over 100 ms'}; subgraphs ${fmt(main.ours.subgraphCpuMs)} ms/req → ${met ? 'all met' : 'MISSED some'}`,
           `limit: ${limitLine}`,
+          `demand control ${demand.cpuMsPerRequest.toFixed(4)} CPU ms/req = ${(demandShare * 100).toFixed(2)} % of gateway CPU (target < 5 %)`,
         ],
         data: {
+          demand,
+          demandShare,
           figures,
           ratioApollo,
           ratioHive,
