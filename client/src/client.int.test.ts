@@ -203,6 +203,55 @@ describe('subscriptions', () => {
     sub.unsubscribe();
   });
 
+  it('resume when the gateway ends them (token expired mid-stream): a fresh token, from the last cursor, no error', async () => {
+    let issued = 0;
+    const frank = await clientFor('client-frank', {
+      token: async () => {
+        issued++;
+        return system.tokenFor('client-frank', { ttlSeconds: 2 });
+      },
+      retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
+    });
+    const { syncRetention } = await frank.query(SyncRetentionDocument);
+    const feed = collector();
+    const sub = frank.subscribe(TaskUpdatesDocument, { variables: { after: syncRetention.latestCursor }, ...feed });
+    const create = async (title: string) => (await frank.mutate(CreateTaskDocument, { input: { title } })).createTask.id;
+    const ids = [await create('before expiry')];
+    await feed.until(() => feed.items.length >= 1, 'the update before expiry');
+    const socketsBefore = issued;
+    // The gateway ends the subscription (UNAUTHENTICATED "Token expired") and closes 4403.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    ids.push(await create('after expiry'));
+    await feed.until(() => feed.items.length >= 2, 'the update after expiry', 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // a duplicate would arrive now
+
+    expect(feed.errors).toEqual([]);
+    expect(feed.items.map((u) => u.taskId)).toEqual(ids);
+    expect(sub.cursor).toBe(feed.items[1]!.cursor);
+    // A new connection_init with a newly issued token.
+    expect(issued).toBeGreaterThan(socketsBefore + 1);
+    sub.unsubscribe();
+  });
+
+  it('map coded WebSocket closes to typed errors: a refused token is UNAUTHENTICATED and not retried', async () => {
+    let connects = 0;
+    class CountingWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        connects++;
+      }
+    }
+    const mallory = await clientFor('client-mallory', { token: 'not-a-jwt', webSocketImpl: CountingWebSocket });
+    const feed = collector();
+    mallory.subscribe(TaskUpdatesDocument, { ...feed });
+    await feed.until(() => feed.errors.length > 0, 'the error');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a retry would connect again now
+    expect(feed.errors).toHaveLength(1);
+    expect(feed.errors[0]).toBeInstanceOf(TaskgraphError);
+    expect(feed.errors[0]).toMatchObject({ code: 'UNAUTHENTICATED', message: 'Invalid token' });
+    expect(connects).toBe(1);
+  });
+
   it('surface RESYNC_REQUIRED to the caller and stop, instead of retrying a lost position', async () => {
     const erin = await clientFor('client-erin');
     const feed = collector();

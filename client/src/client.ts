@@ -60,7 +60,10 @@ export interface TaskgraphClient {
   /**
    * Subscribes over graphql-ws (one shared, lazily opened socket). The socket reconnects on its
    * own; `taskUpdates` (any operation with `$after: Cursor` selecting `cursor`) then resumes after
-   * the last cursor it delivered. Terminal errors, such as RESYNC_REQUIRED, go to `error`.
+   * the last cursor it delivered. When the gateway ends the subscription for a passing reason
+   * (UNAVAILABLE, SLOW_CONSUMER, RATE_LIMITED, UPSTREAM_TIMEOUT; an expired token when `token` is
+   * a function) it is started again the same way, with the same backoff. Terminal errors, such
+   * as RESYNC_REQUIRED or a refused token, go to `error` as a `TaskgraphError` with their code.
    */
   subscribe<TData, TVariables>(
     document: TypedDocumentNode<TData, TVariables>,
@@ -98,7 +101,14 @@ export function createTaskgraphClient(options: TaskgraphClientOptions): Taskgrap
     query: (document, ...[variables, requestOptions]) => executeHttp(http, document, variables, requestOptions),
     mutate: (document, ...[variables, requestOptions]) => executeHttp(http, document, variables, requestOptions),
     subscribe: (document, handlers) =>
-      startSubscription(ws, document, (handlers as { variables?: never }).variables, handlers, { persistedDocuments }),
+      startSubscription(ws, document, (handlers as { variables?: never }).variables, handlers, {
+        persistedDocuments,
+        resume: {
+          retryAttempts: options.retryAttempts ?? Number.POSITIVE_INFINITY,
+          retryWait: options.retryWait ?? defaultRetryWait,
+          tokenRefreshes: typeof options.token === 'function',
+        },
+      }),
     dispose: async () => {
       await ws.dispose();
     },

@@ -76,7 +76,7 @@ export interface GatewayChild {
 export async function startGatewayChild(
   system: RunningSystemChild,
   kind: GatewayKind,
-  options: { profile?: string; subscriptions?: Record<string, number> } = {},
+  options: { profile?: string; subscriptions?: Record<string, number | boolean> } = {},
 ): Promise<GatewayChild> {
   const config: GatewayProcessConfig = {
     supergraphPath: system.supergraphPath,

@@ -28,7 +28,7 @@ export interface GatewayProcessConfig {
   /** A long-lived internal token for the benchmark user (plain gateways cannot sign per caller). */
   internalToken: string;
   /** Overrides of our gateway's subscription options (fan-out benchmark). */
-  subscriptions?: Record<string, number>;
+  subscriptions?: Record<string, number | boolean>;
 }
 
 interface Running {

@@ -127,6 +127,8 @@ export interface RateResult {
   errors: string[];
   /** Sends later than 5 ms behind schedule (the client could not keep the rate). */
   lateSends: number;
+  /** Results whose `task.history` (when selected) lacks the event's own version (causal freshness). */
+  stale: number;
   startedAt: number;
   endedAt: number;
 }
@@ -139,13 +141,19 @@ async function rateRun(request: RateRequest): Promise<RateResult> {
   const latencies: number[] = [];
   const errors: string[] = [];
   let received = 0;
+  let stale = 0;
   const onNext = (t: number, data: Buffer) => {
     const message = JSON.parse(data.toString()) as {
-      payload: { data?: { taskUpdates: { taskId: string; version: number } }; errors?: unknown };
+      payload: {
+        data?: { taskUpdates: { taskId: string; version: number; task?: { history?: { edges: { node: { version: number } }[] } } | null } };
+        errors?: unknown;
+      };
     };
     if (message.payload.errors) errors.push(JSON.stringify(message.payload.errors).slice(0, 300));
     const update = message.payload.data?.taskUpdates;
     if (!update) return;
+    const history = update.task?.history;
+    if (history && !history.edges.some((e) => e.node.version === update.version)) stale++;
     const key = `${update.taskId}:${update.version}`;
     const sent = sentAt.get(key);
     if (!sent) return;
@@ -258,8 +266,55 @@ async function rateRun(request: RateRequest): Promise<RateResult> {
       ...new Set([...errors, ...subscriber.errors.filter((e) => !e.startsWith('closed 1000') && !e.startsWith('closed 1005'))]),
     ].slice(0, 10),
     lateSends,
+    stale,
     startedAt: measureFrom,
     endedAt: end,
+  };
+}
+
+export interface ReplayRequest {
+  url: string;
+  token: string;
+  subscription: string;
+  variables: Record<string, unknown>;
+  /** Done once this many results arrived, or nothing arrived for `quietMs`. */
+  expected: number;
+  quietMs: number;
+}
+
+export interface ReplayResult {
+  count: number;
+  /** Monotonic ms: subscribe sent, first and last result received. */
+  subscribedAt: number;
+  firstAt: number;
+  lastAt: number;
+  errors: string[];
+}
+
+/** Resumes one subscription (e.g. after the oldest retained cursor) and times the replay. */
+async function replayRun(request: ReplayRequest): Promise<ReplayResult> {
+  const arrivals: number[] = [];
+  const errors: string[] = [];
+  const subscribedAt = monotonicMs();
+  const sub = await connect(request.url, request.token, request.subscription, request.variables, (t, data) => {
+    arrivals.push(t);
+    if (data.includes('"errors"')) errors.push(data.toString().slice(0, 300));
+  });
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 20));
+    const last = arrivals.at(-1) ?? subscribedAt;
+    if (arrivals.length >= request.expected || monotonicMs() - last > request.quietMs) break;
+  }
+  sub.ws.close();
+  return {
+    count: arrivals.length,
+    subscribedAt,
+    firstAt: arrivals[0] ?? Number.NaN,
+    lastAt: arrivals.at(-1) ?? Number.NaN,
+    errors: [...new Set([...errors, ...sub.errors.filter((e) => !e.startsWith('closed 1000') && !e.startsWith('closed 1005'))])].slice(
+      0,
+      10,
+    ),
   };
 }
 
@@ -314,6 +369,7 @@ await serveParent(
     /** The payload of one subscriber's last message (sanity check). */
     sample: () => subscribers[0]?.messages.at(-1)?.toString(),
     rate: (request: RateRequest) => rateRun(request),
+    replay: (request: ReplayRequest) => replayRun(request),
   }),
   () => ({ pid: process.pid }),
   async () => {

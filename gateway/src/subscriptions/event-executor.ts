@@ -23,6 +23,8 @@ export interface EventExecution {
   dataSources: ReadonlyMap<string, GraphQLDataSource>;
   formatError: FormatError;
   logger: Logger;
+  /** Pass each event's `extensions.causal` on to its entity fetches (causal freshness; default on). */
+  causalFreshness?: boolean;
 }
 
 /**
@@ -47,7 +49,12 @@ function eventPlan(plan: SubscriptionPlan): QueryPlan {
  * Answers the primary fetch with the event the subgraph pushed (a fresh copy: the executor merges
  * entity data into it) and delegates every other fetch to the real data source of that subgraph.
  */
-function eventDataSource(primaryOperation: string, event: UpstreamEvent, real: GraphQLDataSource | undefined): GraphQLDataSource {
+function eventDataSource(
+  primaryOperation: string,
+  event: UpstreamEvent,
+  real: GraphQLDataSource | undefined,
+  causal: CausalVersions | undefined,
+): GraphQLDataSource {
   return {
     async process(options: GraphQLDataSourceProcessOptions) {
       if (options.request.query === primaryOperation) {
@@ -57,9 +64,50 @@ function eventDataSource(primaryOperation: string, event: UpstreamEvent, real: G
         };
       }
       if (!real) throw new Error('no data source for the subscription subgraph');
-      return real.process(options);
+      return real.process(withCausalVersions(options, causal));
     },
   };
+}
+
+/** Every entity fetch of an event carries its causal versions (see `withCausalVersions`). */
+function causalDataSource(real: GraphQLDataSource, causal: CausalVersions): GraphQLDataSource {
+  return {
+    process(options: GraphQLDataSourceProcessOptions) {
+      return real.process(withCausalVersions(options, causal));
+    },
+  };
+}
+
+/** `extensions.causal` of an event: `{ <typename>: { <id>: <version> } }` (see `withCausalVersions`). */
+type CausalVersions = Record<string, Record<string, number>>;
+
+function causalVersions(event: UpstreamEvent): CausalVersions | undefined {
+  const causal = (event.extensions as { causal?: unknown } | undefined)?.causal;
+  return typeof causal === 'object' && causal !== null ? (causal as CausalVersions) : undefined;
+}
+
+/**
+ * Causal freshness (ARCHITECTURE §6): an entity fetch made for an event carries, in each matching
+ * representation, `__causal: { version }`, the version of that entity the event is about. A
+ * subgraph that builds the entity from events (audit) answers once it has recorded that version,
+ * within a bounded wait; others ignore the field (`_Any` representations are passed through).
+ */
+function withCausalVersions(options: GraphQLDataSourceProcessOptions, causal: CausalVersions | undefined): GraphQLDataSourceProcessOptions {
+  const representations = options.request.variables?.representations;
+  if (!causal || !Array.isArray(representations)) return options;
+  let changed = false;
+  const marked = representations.map((rep: unknown) => {
+    const { __typename, id } = (rep ?? {}) as { __typename?: unknown; id?: unknown };
+    const version = typeof __typename === 'string' && typeof id === 'string' ? causal[__typename]?.[id] : undefined;
+    if (typeof version !== 'number') return rep;
+    changed = true;
+    return { ...(rep as object), __causal: { version } };
+  });
+  if (!changed) return options;
+  return {
+    ...options,
+    request: { ...options.request, variables: { ...options.request.variables, representations: marked } },
+  } as GraphQLDataSourceProcessOptions;
 }
 
 /** Formats executor errors the way Apollo Server formats HTTP responses (non-GraphQLErrors wrapped). */
@@ -85,9 +133,10 @@ export async function executeSubscriptionEvent(execution: EventExecution, event:
     return { errors: formatErrors(toGraphQLErrors(event.errors ?? []), execution.formatError) };
   }
   const serviceMap: ServiceMap = Object.create(null);
-  for (const [name, source] of execution.dataSources) serviceMap[name] = source;
+  const causal = execution.causalFreshness === false ? undefined : causalVersions(event);
+  for (const [name, source] of execution.dataSources) serviceMap[name] = causal ? causalDataSource(source, causal) : source;
   const primaryService = plan.primary.serviceName;
-  serviceMap[primaryService] = eventDataSource(plan.primary.operation, event, execution.dataSources.get(primaryService));
+  serviceMap[primaryService] = eventDataSource(plan.primary.operation, event, execution.dataSources.get(primaryService), causal);
 
   const context: GatewayContext = { userId: execution.userId };
   const requestContext = {

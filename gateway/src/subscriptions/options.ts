@@ -48,6 +48,12 @@ export interface SubscriptionOptions {
   closeGraceMs: number;
   /** Compiled subscription plans kept (LRU), keyed by operation text and name. */
   planCacheSize: number;
+  /**
+   * Causal freshness: each event's entity fetches carry the entity versions the event is about
+   * (`extensions.causal` from the subscription subgraph), so subgraphs built from events (audit)
+   * answer once they reflect it. Off only to measure what it costs (`npm run bench -- realtime`).
+   */
+  causalFreshness: boolean;
 }
 
 export const DEFAULT_SUBSCRIPTION_OPTIONS: SubscriptionOptions = {
@@ -66,6 +72,7 @@ export const DEFAULT_SUBSCRIPTION_OPTIONS: SubscriptionOptions = {
   upstreamAckTimeoutMs: 10_000,
   closeGraceMs: 10_000,
   planCacheSize: 500,
+  causalFreshness: true,
 };
 
 /**

@@ -89,6 +89,7 @@ export class PipelineRegistry {
         dataSources: new Map([...this.deps.dataSources()].map(([name, source]) => [name, new EntityBatcher(source)])),
         formatError,
         logger,
+        causalFreshness: options.causalFreshness,
       },
       options,
       metrics,

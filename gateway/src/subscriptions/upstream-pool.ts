@@ -66,7 +66,7 @@ export interface UpstreamPoolOptions {
 
 /**
  * The gateway's subscriptions to subgraphs over graphql-ws (ARCHITECTURE §6). One WebSocket per
- * (subgraph, user), authenticated with that user's internal token (signed afresh on every
+ * upstream subscription (so flow control is per subscription), authenticated with its user's internal token (signed afresh on every
  * connect); identical subscriptions (same operation text, variables and user) share ONE upstream
  * subscription, reference-counted by listener and completed when the last listener leaves.
  *
@@ -134,7 +134,7 @@ export class UpstreamPool {
   }
 
   private start(key: string, request: UpstreamRequest): Upstream {
-    const connection = this.connectionFor(request);
+    const connection = this.connectionFor(request, key);
     let ended = false;
     const upstream: Upstream = {
       key,
@@ -197,8 +197,13 @@ export class UpstreamPool {
     if (connection.upstreams.size === 0) void this.dropConnection(connection);
   }
 
-  private connectionFor(request: UpstreamRequest): Connection {
-    const key = `${request.service}\u0000${request.url}\u0000${request.userId}`;
+  /**
+   * One WebSocket per upstream subscription: flow control is per socket (a pipeline that is behind
+   * stops reading it), so a slow or replaying subscription never holds back another one of the
+   * same user. Identical subscriptions still share the upstream, hence its socket.
+   */
+  private connectionFor(request: UpstreamRequest, upstreamKey: string): Connection {
+    const key = upstreamKey;
     const existing = this.connections.get(key);
     if (existing) return existing;
     const { signer, options, logger } = this.deps;

@@ -7,4 +7,13 @@ export interface SyncContext {
   feed: SyncFeed;
   /** Set per delivered update (graphql-ws): the trace context it was consumed in, sent as `extensions.traceparent`. */
   traceparent?: string | undefined;
+  /**
+   * Set by the `taskUpdates` resolver for the event being sent (one context per graphql-ws
+   * operation, events resolved one at a time): the entity versions the event's payload must
+   * reflect, sent as `extensions.causal` of its `next` message (ARCHITECTURE §6, causal freshness).
+   */
+  causal?: CausalVersions | undefined;
 }
+
+/** `{ Task: { "<task id>": <version> } }`: per entity type and id, the version a payload must reflect at least. */
+export type CausalVersions = Record<string, Record<string, number>>;

@@ -35,6 +35,8 @@ const tokenOf = (value: unknown): string | undefined => (typeof value === 'strin
  * - Optionally, a `subscribe` payload's `extensions["x-taskgraph-internal"]` carries another
  *   internal token: that operation then runs as that token's user (one upstream connection can
  *   multiplex many users); an invalid one fails that operation with UNAUTHENTICATED.
+ * - Each `taskUpdates` `next` message carries `extensions.causal` `{ Task: { <id>: <version> } }`:
+ *   the version the event's entity fetches must reflect (the gateway passes it on, see Task.history).
  * - Errors are mapped centrally (`formatGraphQLError`): domain codes kept, internals masked.
  * - Keep-alive: WebSocket ping every `keepAliveMs`; no pong within another `keepAliveMs` →
  *   the socket is terminated (its subscriptions are cleaned up like a normal close).
@@ -76,13 +78,19 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         return { caller: connection.operations.get(id) ?? connection.caller, feed: options.feed };
       },
       onNext: (_ctx, _id, _payload, args, result) => {
-        // The update's trace context rides along to the gateway (its delivery span continues it).
-        const traceparent = (args.contextValue as SyncContext | undefined)?.traceparent;
-        if (!result.errors && !traceparent) return undefined;
+        // The update's trace context and causal versions ride along to the gateway in `extensions`
+        // (its delivery span continues the trace; its entity fetches carry the versions); clients never see them.
+        const context = args.contextValue as SyncContext | undefined;
+        const traceparent = context?.traceparent;
+        const causal = context?.causal;
+        if (context) context.causal = undefined;
+        if (!result.errors && !traceparent && !causal) return undefined;
         return {
           ...result,
           ...(result.errors ? { errors: result.errors.map((error) => formatGraphQLError(error.toJSON(), error)) } : {}),
-          ...(traceparent ? { extensions: { ...result.extensions, traceparent } } : {}),
+          ...(traceparent || causal
+            ? { extensions: { ...result.extensions, ...(traceparent ? { traceparent } : {}), ...(causal ? { causal } : {}) } }
+            : {}),
         };
       },
       onError: (ctx, id, _payload, errors) => {

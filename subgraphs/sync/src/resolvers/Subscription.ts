@@ -1,4 +1,5 @@
 import type { SyncContext } from '../context.js';
+import type { TaskUpdate } from '../entities/task-update.entity.js';
 import type { TaskUpdateFilterInput } from '../feed/task-update-filter.js';
 import { traceLinkOf } from '../feed/trace-links.js';
 
@@ -7,8 +8,10 @@ export const Subscription = {
   taskUpdates: {
     subscribe: (_: unknown, args: { filter?: TaskUpdateFilterInput | null; after?: string | null }, ctx: SyncContext) =>
       ctx.feed.openTaskUpdates(ctx.caller.userId, args.filter, args.after),
-    resolve: (update: { eventId?: string }, _args: unknown, ctx: SyncContext) => {
+    resolve: (update: TaskUpdate & { eventId?: string }, _args: unknown, ctx: SyncContext) => {
       ctx.traceparent = update.eventId ? traceLinkOf(update.eventId) : undefined;
+      // The gateway resolves `task` (tasks, audit) for this event: it must reflect this version.
+      ctx.causal = { Task: { [update.taskId]: update.version } };
       return update;
     },
   },
