@@ -67,10 +67,11 @@ describe('ClientStream', () => {
     expect(stuckEvents).toEqual(['detach', 'overflow: SLOW_CONSUMER: no result read for 150 ms with 2 results (20 bytes) waiting']);
     await expect(stuck.next()).rejects.toBeInstanceOf(SubscriptionTerminated);
 
-    const { s: slow, events: slowEvents } = stream({ maxBufferedMessages: 2, maxBufferedBytes: 1_000, stallTimeoutMs: 150 });
+    // Read every 50 ms, far inside the 1 s stall bound (timers run late on a loaded machine).
+    const { s: slow, events: slowEvents } = stream({ maxBufferedMessages: 2, maxBufferedBytes: 1_000, stallTimeoutMs: 1_000 });
     for (let i = 0; i < 6; i++) {
       while (slow.hasRoom) slow.push(result(i), 10);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 50));
       await slow.next();
     }
     expect(slowEvents.filter((e) => e.startsWith('overflow'))).toEqual([]);
