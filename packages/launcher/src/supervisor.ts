@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '@taskgraph/runtime';
 import { linePrefixer } from './line-prefix.js';
 
@@ -54,7 +56,10 @@ export interface SupervisedChild {
   stop(): Promise<void>;
 }
 
-const GUARD = new URL('./child-guard.js', import.meta.url).href;
+/** The guard beside this module (`dist/`); from the sources (Jest) the built one. */
+const GUARD = [new URL('./child-guard.js', import.meta.url), new URL('../dist/child-guard.js', import.meta.url)].find((url) =>
+  existsSync(fileURLToPath(url)),
+)?.href;
 
 /**
  * Starts `spec` as a separate `node` process (as a Kubernetes pod would run it): its stdout and
@@ -104,6 +109,7 @@ export function superviseChild(
     restartTimer = undefined;
     if (stopping) return;
     const started = Date.now();
+    if (!GUARD) throw new Error('child-guard.js not found: build the launcher (npx tsc -b)');
     const proc = spawn(process.execPath, ['--import', GUARD, spec.entry], {
       env: spec.env,
       // Own process group: a terminal's Ctrl-C reaches the launcher only, which stops the children in order.
