@@ -33,7 +33,7 @@ export interface SubscriptionOptions {
   maxPendingEvents: number;
   /** Events of one pipeline whose entity fetches run at the same time (results stay in order). */
   eventConcurrency: number;
-  /** Active subscriptions per WebSocket connection; more are refused with BAD_USER_INPUT. */
+  /** Active subscriptions per WebSocket connection; more are refused with RATE_LIMITED. */
   maxSubscriptionsPerConnection: number;
   /** Largest accepted WebSocket message (bytes); the gateway's HTTP body limit is a good value. */
   maxPayloadBytes: number;
