@@ -17,6 +17,7 @@ export default {
     '^@taskgraph/runtime$': '<rootDir>/packages/runtime/src/index.ts',
     '^@taskgraph/events$': '<rootDir>/packages/events/src/index.ts',
     '^@taskgraph/service-kit$': '<rootDir>/packages/service-kit/src/index.ts',
+    '^@taskgraph/test-kit$': '<rootDir>/packages/test-kit/src/index.ts',
     '^@taskgraph/testing$': '<rootDir>/packages/testing/src/index.ts',
     '^@taskgraph/gateway$': '<rootDir>/gateway/src/app.ts',
     '^@taskgraph/client$': '<rootDir>/client/src/index.ts',

@@ -11,14 +11,14 @@ import { findCycles, readImports, readWorkspaces, type WorkspaceImport } from '.
 const LAYERS: [RegExp, number][] = [
   [/^@taskgraph\/runtime$/, 0],
   [/^@taskgraph\/events$/, 1],
-  [/^@taskgraph\/service-kit$/, 2],
+  [/^@taskgraph\/(service-kit|test-kit)$/, 2],
   [/^@taskgraph\/(subgraph-.+|gateway|client)$/, 3],
   [/^@taskgraph\/launcher$/, 4],
   [/^@taskgraph\/testing$/, 5],
   [/^(@taskgraph\/bench|e2e|deploy-tests)$/, 6],
 ];
 /** Test tooling: production code never imports it. */
-const TOOLING = new Set(['@taskgraph/testing', '@taskgraph/bench', 'e2e', 'deploy-tests']);
+const TOOLING = new Set(['@taskgraph/test-kit', '@taskgraph/testing', '@taskgraph/bench', 'e2e', 'deploy-tests']);
 
 const layerOf = (name: string): number => {
   const layer = LAYERS.find(([pattern]) => pattern.test(name))?.[1];
@@ -63,9 +63,10 @@ describe('workspace structure', () => {
     expect(intoTooling.map(describeImport)).toEqual([]);
   });
 
-  it('keeps the subgraphs’ production code off testing and bench', () => {
-    const offending = production.filter((i) => i.at.startsWith('subgraphs/') && TOOLING.has(i.to));
+  it('keeps everything under subgraphs/ (tests included) off testing and bench: their tests use the test-kit below them', () => {
+    const offending = imports.filter((i) => i.at.startsWith('subgraphs/') && ['@taskgraph/testing', '@taskgraph/bench'].includes(i.to));
     expect(offending.map(describeImport)).toEqual([]);
+    expect(imports.some((i) => i.at.startsWith('subgraphs/') && i.to === '@taskgraph/test-kit')).toBe(true);
   });
 
   it('gives every workspace the build and lint scripts Turborepo runs (turbo.json)', () => {

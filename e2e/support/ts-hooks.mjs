@@ -14,6 +14,8 @@ function mapped(specifier) {
   const fixed = {
     '@taskgraph/runtime': 'packages/runtime/src/index.ts',
     '@taskgraph/events': 'packages/events/src/index.ts',
+    '@taskgraph/service-kit': 'packages/service-kit/src/index.ts',
+    '@taskgraph/test-kit': 'packages/test-kit/src/index.ts',
     '@taskgraph/testing': 'packages/testing/src/index.ts',
     '@taskgraph/gateway': 'gateway/src/app.ts',
   }[specifier];

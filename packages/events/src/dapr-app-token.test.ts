@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
+import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/test-kit';
 import { BusTestbed, effectCount, logger, openTestServiceDb, produce, Recorder, resetTables, taskEvent } from './fixtures/bus-harness.js';
 import { createScheduler, DAPR_API_TOKEN_HEADER, daprAppTokenMatches, EventType, ensureBusSchema, type Scheduler } from './index.js';
 

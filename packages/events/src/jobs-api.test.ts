@@ -1,4 +1,4 @@
-import { type DaprSidecarDouble, startDaprSidecarDouble } from '@taskgraph/testing';
+import { type DaprSidecarDouble, startDaprSidecarDouble } from '@taskgraph/test-kit';
 import { logger } from './fixtures/bus-harness.js';
 import { DaprScheduler, type JobsApiSetting, jobsApiForRuntime, protoJsonDuration } from './index.js';
 

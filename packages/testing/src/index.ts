@@ -1,13 +1,9 @@
-export * from './dapr/broker-double.js';
-export * from './dapr/jobs-double.js';
-export * from './dapr/sidecar-double.js';
-export * from './database.js';
+// The lower-level test tools (databases, Dapr doubles, subgraph calls) live in @taskgraph/test-kit, which the
+// services' own tests use; whole-system tests get them from here too.
+export * from '@taskgraph/test-kit';
 export * from './delivery-lag.js';
 export * from './gateway-client.js';
 export * from './gateway-config.js';
 export * from './latency-probe.js';
 export * from './latency-summary.js';
-export * from './subgraph-client.js';
 export * from './system.js';
-export * from './task-events.js';
-export * from './wait-for.js';

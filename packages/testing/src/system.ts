@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { composeSupergraph, createGateway, type Gateway, type GatewayConfig, signDevToken, subgraphSdlPath } from '@taskgraph/gateway';
 import { type ServiceConfig, SUBGRAPH_NAMES, type SubgraphName, testServiceConfig } from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from '@taskgraph/test-kit';
 import { testGatewayConfig } from './gateway-config.js';
 
 /** What every subgraph package exports (CONVENTIONS "Service shape"). */

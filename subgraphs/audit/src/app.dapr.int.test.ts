@@ -13,7 +13,7 @@ import {
   signInternalToken,
   testServiceConfig,
 } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
+import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/test-kit';
 import pg from 'pg';
 import { type AuditService, createService } from './app.js';
 import { AuditEntrySchema } from './entities/audit-entry.entity.js';

@@ -1,6 +1,6 @@
 import { appendToOutbox, type DeliveredEvent, EventType, type OutboxEvent } from '@taskgraph/events';
 import { createLogger, type Database, openDatabase, testServiceConfig } from '@taskgraph/runtime';
-import { callSubgraph, createTestDatabase, type GqlResult, type TestDatabase } from '@taskgraph/testing';
+import { callSubgraph, createTestDatabase, type GqlResult, type TestDatabase } from '@taskgraph/test-kit';
 import pg from 'pg';
 import { type AuditService, createService } from './app.js';
 import { AuditEntrySchema } from './entities/audit-entry.entity.js';

@@ -1,6 +1,6 @@
 import { EventType, sleep } from '@taskgraph/events';
 import { testServiceConfig } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
+import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/test-kit';
 import pg from 'pg';
 import { createService, type NotificationsService } from './app.js';
 import { deliverAsDapr, newTask, taskEvent } from './task-events.fixture.js';

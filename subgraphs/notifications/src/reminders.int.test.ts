@@ -1,6 +1,6 @@
 import { EventType, reminderEventDataSchema, sleep } from '@taskgraph/events';
 import { testServiceConfig } from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/testing';
+import { createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/test-kit';
 import pg from 'pg';
 import { createService, type NotificationsService } from './app.js';
 import { appendEvents, metric, newTask, type TaskState, taskEvent } from './task-events.fixture.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { OUTBOX_CHANNEL, type OutboxEvent, type ReminderRule, type TaskEventType, toCloudEvent } from '@taskgraph/events';
-import { taskEventOf, taskSnapshot } from '@taskgraph/testing';
+import { taskEventOf, taskSnapshot } from '@taskgraph/test-kit';
 import type pg from 'pg';
 
 /** Test fixtures: task events as tasks produces them, fed through `bus.outbox` or posted as Dapr would. */

@@ -1,6 +1,6 @@
 import { testServiceConfig } from '@taskgraph/runtime';
 import { createService as createTasksService } from '@taskgraph/subgraph-tasks';
-import { callSubgraph, createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/testing';
+import { callSubgraph, createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/test-kit';
 import pg from 'pg';
 import { createService, type NotificationsService } from './app.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventType, sleep } from '@taskgraph/events';
 import { type Database, DEV_INTERNAL_TOKEN_SECRET, INTERNAL_TOKEN_HEADER, signInternalToken, testServiceConfig } from '@taskgraph/runtime';
-import { callSubgraph, createTestDatabase, type TestDatabase } from '@taskgraph/testing';
+import { callSubgraph, createTestDatabase, type TestDatabase } from '@taskgraph/test-kit';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createService, type SyncService } from './app.js';

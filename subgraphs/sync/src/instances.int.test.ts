@@ -8,7 +8,7 @@ import {
   type DaprSidecarDouble,
   startDaprSidecarDouble,
   type TestDatabase,
-} from '@taskgraph/testing';
+} from '@taskgraph/test-kit';
 import type { Client } from 'graphql-ws';
 import { createService, type SyncService, type SyncSettings } from './app.js';
 import {

@@ -1,5 +1,5 @@
 import { INTERNAL_TOKEN_HEADER, signInternalToken, testServiceConfig } from '@taskgraph/runtime';
-import { callSubgraph, createTestDatabase, type GqlResult, type TestDatabase } from '@taskgraph/testing';
+import { callSubgraph, createTestDatabase, type GqlResult, type TestDatabase } from '@taskgraph/test-kit';
 import pg from 'pg';
 import { createService, type TasksService } from './app.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Changes, EventType, type OutboxEvent, type TaskEventType, type TaskSnapshot } from '@taskgraph/events';
-import { taskEventOf, taskSnapshot } from '@taskgraph/testing';
+import { taskEventOf, taskSnapshot } from '@taskgraph/test-kit';
 
 /** A task as the tasks service would evolve it, emitting its task-events (tests only). */
 export class FakeTask {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ensureBusSchema, sleep } from '@taskgraph/events';
 import { type Database, openDatabase } from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase } from '@taskgraph/testing';
+import { createTestDatabase, type TestDatabase } from '@taskgraph/test-kit';
 import { type TaskUpdate, TaskUpdateSchema } from '../entities/task-update.entity.js';
 import { UserWatermarkSchema } from '../entities/user-watermark.entity.js';
 import { logger } from '../fixtures/sync-harness.js';

@@ -6,7 +6,7 @@ import {
   startDaprSidecarDouble,
   type TestDatabase,
   waitFor,
-} from '@taskgraph/testing';
+} from '@taskgraph/test-kit';
 import pg from 'pg';
 import { createService, type TasksService } from '../app.js';
 import { RECURRENCE_GROUP } from './recurrence-worker.js';

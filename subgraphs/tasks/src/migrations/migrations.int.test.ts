@@ -1,5 +1,5 @@
 import { createLogger, openDatabase } from '@taskgraph/runtime';
-import { createTestDatabase } from '@taskgraph/testing';
+import { createTestDatabase } from '@taskgraph/test-kit';
 import { TaskSchema } from '../entities/task.entity.js';
 import { migrations } from './index.js';
 
