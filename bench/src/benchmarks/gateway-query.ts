@@ -158,6 +158,7 @@ export const gatewayQuery: Benchmark = {
       });
       clearTimeout(limitMeasuring);
       const limitCores = limitMeter.read();
+      await sqlLoad.request('close');
       await sqlLoad.stop();
       const limitPgMs = ((limitCores.postgres ?? 0) * 1000) / limit.throughput;
       console.log(
@@ -229,7 +230,7 @@ export const gatewayQuery: Benchmark = {
       const demandShare = demand.cpuMsPerRequest / main.ours.gatewayCpuMs;
       const demandOk = demandShare < 0.05;
       const first = sample?.tasks.edges[0]?.node;
-      const limitLine = `${fmt(limit.throughput)} req/s, Postgres ${fmt(limitPgMs)} CPU ms/req, p99 ${fmt(limit.latency.p99)} ms (rows per request: tasks page ${limit.rowsPerRequest.join(', history ')} reminders; cores ${cpuLine(limitCores)})`;
+      const limitLine = `${fmt(limit.throughput)} req/s, Postgres ${fmt(limitPgMs)} CPU ms/req, p99 ${fmt(limit.latency.p99)} ms (rows per request: tasks page ${limit.rowsPerRequest[0]}, history ${limit.rowsPerRequest[1]}, reminders ${limit.rowsPerRequest[2]}; cores ${cpuLine(limitCores)})`;
       const rows: [string, string, string, string][] = [
         [
           'gateway CPU per request, ours ÷ plain Apollo (distinct)',

@@ -40,6 +40,8 @@ export interface SqlLoadResult {
   endedAt: number;
 }
 
+const open: pg.Client[] = [];
+
 async function run(request: SqlLoadRequest): Promise<SqlLoadResult> {
   // Two connections per loop: the fan-out statements run concurrently, like the two subgraphs' fetches.
   const clients = await Promise.all(
@@ -77,7 +79,8 @@ async function run(request: SqlLoadRequest): Promise<SqlLoadResult> {
   const end = startedAt + request.durationMs;
   await loops(() => monotonicMs() >= end);
   const endedAt = monotonicMs();
-  await Promise.all(clients.map((c) => c.end()));
+  // Kept open until `close`: the parent reads the backends' CPU (/proc) before they exit.
+  open.push(...clients);
   return {
     requests,
     rowsPerRequest,
@@ -90,7 +93,14 @@ async function run(request: SqlLoadRequest): Promise<SqlLoadResult> {
 
 await serveParent(
   async () => ({}),
-  () => ({ run: (request: SqlLoadRequest) => run(request) }),
+  () => ({
+    run: (request: SqlLoadRequest) => run(request),
+    close: async () => {
+      await Promise.all(open.splice(0).map((client) => client.end()));
+    },
+  }),
   () => ({ pid: process.pid }),
-  async () => {},
+  async () => {
+    await Promise.all(open.splice(0).map((client) => client.end()));
+  },
 );
