@@ -183,3 +183,17 @@ describe('WebSocket', () => {
     expect(error.extensions!.estimatedCost).toBeGreaterThan(system.gateway.protection.maxSubscriptionEventCost);
   });
 });
+
+it('counts every refusal in gateway_refusals_total by code, limit and transport', async () => {
+  const metric = system.gateway.metrics.registry.getSingleMetric('gateway_refusals_total');
+  const values = (await metric!.get()).values.map((v) => [v.labels.code, v.labels.limit, v.labels.transport].join(' '));
+  expect(values).toEqual(
+    expect.arrayContaining([
+      'RATE_LIMITED rate http',
+      'RATE_LIMITED inFlight http',
+      'RATE_LIMITED rate ws',
+      'RATE_LIMITED subscriptions ws',
+      'COST_LIMIT_EXCEEDED subscriptionEventCost ws',
+    ]),
+  );
+});

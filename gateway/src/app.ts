@@ -21,6 +21,7 @@ import { gatewayErrorFormatter } from './error-format.js';
 import { noSubscriptionsOverHttpRule, operationResolutionPlugin } from './http-operations.js';
 import { InFlightReads } from './in-flight-reads.js';
 import { queryLimitsRule } from './limits.js';
+import { refusalCounter } from './protection/metrics.js';
 import { DEFAULT_PROTECTION, type ProtectionOptions } from './protection/options.js';
 import { protectionPlugin } from './protection/plugin.js';
 import { UserLimiter } from './protection/user-limiter.js';
@@ -112,6 +113,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
   const dataSources = new Map<string, SubgraphDataSource>();
   const protection: ProtectionOptions = { ...DEFAULT_PROTECTION, reportCost: development, ...config.protection };
   const limiter = new UserLimiter(protection);
+  const refusals = refusalCounter(metrics);
 
   const apolloGateway = new ApolloGateway({
     supergraphSdl: supergraphFor(config),
@@ -146,7 +148,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
     persistedQueries: { cache: manifestCache(trusted), ttl: null },
     plugins: [
       operationResolutionPlugin,
-      protectionPlugin(protection, limiter),
+      protectionPlugin(protection, limiter, refusals),
       development ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
     ],
   });
@@ -253,6 +255,7 @@ export async function createGateway(config: GatewayConfig): Promise<Gateway> {
           schema: () => current?.apiSchema,
           model: protection.model,
           maxEventCost: protection.maxSubscriptionEventCost,
+          refusals,
         }),
       ],
     },

@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayContext } from '../subgraph-data-source.js';
 import { actualOperationCost, estimateOperationCost, fragmentsOf } from './cost.js';
 import { costLimitError, rateLimitedError } from './errors.js';
+import type { RefusalCounter } from './metrics.js';
 import type { ProtectionOptions } from './options.js';
 import { isRefusal, type Slot, type UserLimiter } from './user-limiter.js';
 
@@ -22,7 +23,11 @@ export interface CostReport {
  * 3. an in-flight slot of the user, else RATE_LIMITED; released when the response is sent.
  * Refused operations never reach the subgraphs, so a refusal takes about as long as validation.
  */
-export function protectionPlugin(options: ProtectionOptions, limiter: UserLimiter): ApolloServerPlugin<GatewayContext> {
+export function protectionPlugin(
+  options: ProtectionOptions,
+  limiter: UserLimiter,
+  refusals?: RefusalCounter,
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       let slot: Slot | undefined;
@@ -32,15 +37,25 @@ export function protectionPlugin(options: ProtectionOptions, limiter: UserLimite
           // No operation: operationResolutionPlugin answers 400.
           if (!operation) return;
           const { userId } = contextValue;
+          const transport = request.http ? 'http' : 'ws';
           // Over WebSocket (`executeOperation`, no `http`) the fairness policy took the token at `subscribe`.
           const rate = request.http ? limiter.take(userId) : undefined;
-          if (rate) throw rateLimitedError(rate);
+          if (rate) {
+            refusals?.inc({ code: 'RATE_LIMITED', limit: rate.limit, transport });
+            throw rateLimitedError(rate);
+          }
           const fragments = fragmentsOf(document.definitions);
           const estimated = estimateOperationCost({ schema, operation, fragments, variables: request.variables, model: options.model });
           if (options.reportCost) report = { estimated, budget: options.maxCost };
-          if (estimated > options.maxCost) throw costLimitError(estimated, options.maxCost);
+          if (estimated > options.maxCost) {
+            refusals?.inc({ code: 'COST_LIMIT_EXCEEDED', limit: 'cost', transport });
+            throw costLimitError(estimated, options.maxCost);
+          }
           const held = limiter.acquire(userId);
-          if (isRefusal(held)) throw rateLimitedError(held);
+          if (isRefusal(held)) {
+            refusals?.inc({ code: 'RATE_LIMITED', limit: held.limit, transport });
+            throw rateLimitedError(held);
+          }
           slot = held;
         },
         async willSendResponse({ response, operation, document, schema }) {

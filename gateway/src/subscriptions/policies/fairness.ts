@@ -2,6 +2,7 @@ import { type DocumentNode, type GraphQLError, type GraphQLSchema, getOperationA
 import { estimateOperationCost, fragmentsOf } from '../../protection/cost.js';
 import type { CostModel } from '../../protection/cost-model.js';
 import { costLimitError, rateLimitedError } from '../../protection/errors.js';
+import type { RefusalCounter } from '../../protection/metrics.js';
 import { isRefusal, type Slot, type UserLimiter } from '../../protection/user-limiter.js';
 import type { ConnectionState } from '../connection-state.js';
 import type { SubscriptionPolicy } from './policy.js';
@@ -14,6 +15,8 @@ export interface FairnessPolicyOptions {
   model: CostModel;
   /** Largest estimated cost of one event of a subscription. */
   maxEventCost: number;
+  /** Counts refusals (`gateway_refusals_total`, transport `ws`). */
+  refusals?: RefusalCounter;
 }
 
 /**
@@ -44,7 +47,10 @@ export function fairnessPolicy(options: FairnessPolicyOptions): SubscriptionPoli
     name: 'fairness',
     onSubscribe(connection, _id, payload): readonly GraphQLError[] | undefined {
       const rate = limiter.take(connection.userId);
-      if (rate) return [rateLimitedError(rate)];
+      if (rate) {
+        options.refusals?.inc({ code: 'RATE_LIMITED', limit: rate.limit, transport: 'ws' });
+        return [rateLimitedError(rate)];
+      }
       const document = subscriptionDocument(payload.query, payload.operationName);
       const schema = options.schema();
       if (!document || !schema) return undefined;
@@ -57,10 +63,14 @@ export function fairnessPolicy(options: FairnessPolicyOptions): SubscriptionPoli
         variables: payload.variables ?? undefined,
         model: options.model,
       });
-      if (cost > options.maxEventCost) return [costLimitError(cost, options.maxEventCost, 'Subscription event')];
+      if (cost > options.maxEventCost) {
+        options.refusals?.inc({ code: 'COST_LIMIT_EXCEEDED', limit: 'subscriptionEventCost', transport: 'ws' });
+        return [costLimitError(cost, options.maxEventCost, 'Subscription event')];
+      }
       const max = limiter.limits.maxSubscriptions;
       // Checked here so a refusal costs nothing; counted when the stream opens (onStream).
       if (limiter.activeSubscriptions(connection.userId) >= max) {
+        options.refusals?.inc({ code: 'RATE_LIMITED', limit: 'subscriptions', transport: 'ws' });
         return [rateLimitedError({ limit: 'subscriptions', max, retryAfterMs: limiter.limits.concurrencyRetryAfterMs })];
       }
       return undefined;
