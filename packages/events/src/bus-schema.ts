@@ -15,8 +15,10 @@ create table if not exists bus.outbox (
   data jsonb not null,
   occurred_at timestamptz not null,
   source text not null default 'taskgraph',
-  published_at timestamptz
+  published_at timestamptz,
+  traceparent text
 );
+alter table bus.outbox add column if not exists traceparent text;
 create index if not exists outbox_topic_seq on bus.outbox (topic, seq);
 create index if not exists outbox_unpublished on bus.outbox (seq) where published_at is null;
 create table if not exists bus.consumer_offsets (
@@ -69,8 +71,12 @@ const BUS_RELATIONS = [...BUS_SCHEMA_SQL.matchAll(/create (?:table|index) if not
  */
 export async function ensureBusSchema(url: string): Promise<void> {
   await runLocked(url, 'migrate:bus', async (client) => {
+    // Relations, plus columns added after a table first shipped (outbox.traceparent).
     const { rows } = await client.query<{ missing: string }>(
-      'select count(*) as missing from unnest($1::text[]) as r(name) where to_regclass(r.name) is null',
+      `select (select count(*) from unnest($1::text[]) as r(name) where to_regclass(r.name) is null)
+            + (select count(*) from (values ('outbox', 'traceparent')) as c(tbl, col)
+               where not exists (select 1 from information_schema.columns
+                                 where table_schema = 'bus' and table_name = c.tbl and column_name = c.col)) as missing`,
       [BUS_RELATIONS],
     );
     if (Number(rows[0]?.missing ?? 1) === 0) return;

@@ -33,13 +33,14 @@ export interface DaprSubscriptionEntry {
 export class DaprEventBus implements EventBus {
   readonly mode = 'dapr' as const;
   private readonly dapr: DaprSidecarConfig;
-  private readonly subscriptions = new SubscriptionRegistry();
+  private readonly subscriptions: SubscriptionRegistry;
   private relay: OutboxRelay | undefined;
   private listener: NotificationListener | undefined;
   private closed = false;
 
   constructor(private readonly options: EventBusOptions) {
     this.dapr = requireDapr(options.dapr);
+    this.subscriptions = new SubscriptionRegistry(options.appId);
   }
 
   subscribe(subscription: Subscription): void {

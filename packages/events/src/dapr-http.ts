@@ -18,11 +18,12 @@ export async function callDapr(
   config: Pick<DaprSidecarConfig, 'host' | 'httpPort' | 'apiToken'>,
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
-  options: { body?: string; contentType?: string; timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { body?: string; contentType?: string; timeoutMs?: number; signal?: AbortSignal; headers?: Record<string, string> } = {},
 ): Promise<DaprResponse> {
   const response = await fetch(`${daprBaseUrl(config)}${path}`, {
     method,
     headers: {
+      ...options.headers,
       ...(options.contentType ? { 'content-type': options.contentType } : {}),
       ...(config.apiToken ? { [DAPR_API_TOKEN_HEADER]: config.apiToken } : {}),
     },

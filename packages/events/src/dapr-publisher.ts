@@ -1,3 +1,4 @@
+import { contextFromTraceparent, inSpan, SpanKind, traceHeaders } from '@taskgraph/runtime';
 import { callDapr } from './dapr-http.js';
 import { toCloudEvent } from './envelope.js';
 import type { DaprSidecarConfig } from './event-bus-options.js';
@@ -13,12 +14,32 @@ import { type OutboxRow, rowToOutboxEvent } from './outbox-row.js';
  */
 export async function publishToDapr(config: DaprSidecarConfig, row: OutboxRow, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const event = rowToOutboxEvent(row);
+  // A PRODUCER span continuing the row's trace; its context goes to daprd as the `traceparent`
+  // header, which daprd puts into the CloudEvent it hands to Kafka (replacing ours) and every delivery.
+  const service = event.source?.split('/').pop() || 'taskgraph';
+  const attributes = { 'messaging.destination.name': event.topic, 'messaging.message.id': event.id };
+  await inSpan(
+    service,
+    `publish ${event.topic}`,
+    { kind: SpanKind.PRODUCER, parent: contextFromTraceparent(event.traceparent), attributes },
+    () => send(config, row, event, timeoutMs, signal),
+  );
+}
+
+async function send(
+  config: DaprSidecarConfig,
+  row: OutboxRow,
+  event: ReturnType<typeof rowToOutboxEvent>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const path =
     `/v1.0/publish/${encodeURIComponent(config.pubsubName)}/${encodeURIComponent(event.topic)}` +
     `?metadata.partitionKey=${encodeURIComponent(event.key)}`;
   const response = await callDapr(config, 'POST', path, {
     body: JSON.stringify(toCloudEvent(event, String(row.seq))),
     contentType: 'application/cloudevents+json',
+    headers: traceHeaders(),
     timeoutMs,
     signal,
   });

@@ -11,12 +11,14 @@ import { executeSql } from './tx-sql.js';
 /** Embedded adapter (ARCHITECTURE §3): the outbox is the log; consumers wake on NOTIFY `bus_outbox`. */
 export class EmbeddedEventBus implements EventBus {
   readonly mode = 'embedded' as const;
-  private readonly subscriptions = new SubscriptionRegistry();
+  private readonly subscriptions: SubscriptionRegistry;
   private consumers: EmbeddedConsumer[] = [];
   private listener: NotificationListener | undefined;
   private started = false;
 
-  constructor(private readonly options: EventBusOptions) {}
+  constructor(private readonly options: EventBusOptions) {
+    this.subscriptions = new SubscriptionRegistry(options.appId);
+  }
 
   subscribe(subscription: Subscription): void {
     if (this.started) throw new Error('subscribe() must be called before start()');

@@ -18,6 +18,9 @@ export interface CloudEvent<T = unknown> {
   partitionkey?: string;
   topic?: string;
   pubsubname?: string;
+  /** Distributed tracing extension (W3C Trace Context): the producing span; daprd replaces it with its own. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** An event as written to the outbox: `id` equals `data.eventId`. */
@@ -30,6 +33,8 @@ export interface OutboxEvent<K extends EventType = EventType> {
   data: EventDataByType[K];
   occurredAt: string;
   source: string;
+  /** W3C `traceparent` of the span that appended it (absent when tracing is off). */
+  traceparent?: string | undefined;
 }
 
 /** An event handed to a consumer, already validated. */
@@ -42,6 +47,8 @@ export interface DeliveredEvent<K extends EventType = EventType> {
   key: string;
   data: EventDataByType[K];
   occurredAt: string;
+  /** W3C `traceparent` the event travelled with (outbox row, or the CloudEvent extension). */
+  traceparent?: string | undefined;
 }
 
 export function toCloudEvent(event: OutboxEvent, seq: string): CloudEvent {
@@ -56,6 +63,7 @@ export function toCloudEvent(event: OutboxEvent, seq: string): CloudEvent {
     data: event.data,
     seq,
     partitionkey: event.key,
+    ...(event.traceparent ? { traceparent: event.traceparent } : {}),
   };
 }
 
@@ -68,6 +76,7 @@ const cloudEventSchema = z.object({
   time: z.string().optional(),
   data: z.unknown(),
   seq: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).optional(),
+  traceparent: z.string().max(256).optional(),
 });
 
 export type ParseResult = { ok: true; event: DeliveredEvent } | { ok: false; reason: string };
@@ -85,6 +94,7 @@ export function parseCloudEvent(body: unknown, topic: Topic): ParseResult {
     topic,
     key: ce.subject ?? '',
     occurredAt: ce.time ?? new Date().toISOString(),
+    ...(ce.traceparent ? { traceparent: ce.traceparent } : {}),
   });
 }
 

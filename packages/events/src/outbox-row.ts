@@ -12,9 +12,10 @@ export interface OutboxRow {
   data: unknown;
   occurred_at: Date | string;
   source: string;
+  traceparent?: string | null;
 }
 
-export const OUTBOX_COLUMNS = 'seq, id, topic, key, type, data, occurred_at, source';
+export const OUTBOX_COLUMNS = 'seq, id, topic, key, type, data, occurred_at, source, traceparent';
 
 export function isoTime(value: Date | string): string {
   return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
@@ -30,12 +31,20 @@ export function rowToOutboxEvent(row: OutboxRow): OutboxEvent {
     data: row.data as OutboxEvent['data'],
     occurredAt: isoTime(row.occurred_at),
     source: row.source,
+    ...(row.traceparent ? { traceparent: row.traceparent } : {}),
   };
 }
 
 /** Envelope fields of a row, for `validateData`. */
 export function rowMeta(row: OutboxRow): Omit<DeliveredEvent, 'type' | 'data'> {
-  return { id: row.id, seq: String(row.seq), topic: row.topic as Topic, key: row.key, occurredAt: isoTime(row.occurred_at) };
+  return {
+    id: row.id,
+    seq: String(row.seq),
+    topic: row.topic as Topic,
+    key: row.key,
+    occurredAt: isoTime(row.occurred_at),
+    ...(row.traceparent ? { traceparent: row.traceparent } : {}),
+  };
 }
 
 /** JSON kept with a dead letter: the row as it was in the log. */

@@ -149,6 +149,15 @@ async function handleGraphQL<TContext extends BaseContext>(
   res.end();
 }
 
+/** A route as a span name: `/events/:param` for `/^\/events\/([^/]+)$/` (low cardinality). */
+const routeTemplate = (path: string | RegExp): string =>
+  typeof path === 'string'
+    ? path
+    : path.source
+        .replace(/^\^|\$$/g, '')
+        .replace(/\\\//g, '/')
+        .replace(/\([^)]*\)/g, ':param');
+
 /** A SERVER span continuing the caller's trace (W3C `traceparent` header), e.g. gateway → subgraph, daprd → app. */
 function serverSpan(req: IncomingMessage, path: string) {
   return {
@@ -217,11 +226,16 @@ export async function startHttpService<TContext extends BaseContext>(options: Ht
           sendJson(res, 404, { error: 'not found' });
         } else {
           route = typeof match.route.path === 'string' ? match.route.path : match.route.path.source;
-          await inSpan(options.name, `${req.method ?? 'GET'} ${route}`, serverSpan(req, url.pathname), async (span) => {
-            const body = await readBody(req, maxBody);
-            await match.route.handle({ raw: req, body, params: match.params, url }, res);
-            span.setAttribute('http.response.status_code', res.statusCode);
-          });
+          await inSpan(
+            options.name,
+            `${req.method ?? 'GET'} ${routeTemplate(match.route.path)}`,
+            serverSpan(req, url.pathname),
+            async (span) => {
+              const body = await readBody(req, maxBody);
+              await match.route.handle({ raw: req, body, params: match.params, url }, res);
+              span.setAttribute('http.response.status_code', res.statusCode);
+            },
+          );
         }
       }
     } catch (error) {

@@ -2,11 +2,10 @@
  * Tracing through the HTTP seam: a request to service A, which calls service B with `traceHeaders()`,
  * gives one trace: A's SERVER span → A's CLIENT span → B's SERVER span. Off by default.
  */
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type HttpRoute, type HttpService, startHttpService } from './http.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { currentTraceparent, inSpan, SpanKind, startTracing, type Tracing, traceHeaders } from './tracing.js';
+import { currentTraceparent, InMemorySpanExporter, inSpan, SpanKind, startTracing, type Tracing, traceHeaders } from './tracing.js';
 
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;

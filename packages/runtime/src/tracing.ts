@@ -30,6 +30,8 @@ import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type Span
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 export { SpanKind } from '@opentelemetry/api';
+/** For tests and tools: collect finished spans in memory (`startTracing({ exporter })`). */
+export { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 export interface TracingOptions {
   /** `service.name` of the process (OTEL_SERVICE_NAME wins). */

@@ -41,6 +41,8 @@ export interface StartSystemOptions {
   subgraphs?: readonly string[];
   /** Overrides for every subgraph's config (e.g. `nodeEnv`, `logLevel`, `eventBus`, `dapr`). */
   service?: Partial<Omit<ServiceConfig, 'port' | 'databaseUrl'>>;
+  /** Per-subgraph overrides on top of `service` (e.g. each subgraph's own Dapr sidecar). */
+  serviceFor?: (name: string) => Partial<Omit<ServiceConfig, 'port' | 'databaseUrl'>>;
   /** Overrides for the gateway's config (e.g. `nodeEnv`, `jwt`, `limits`). */
   gateway?: Partial<Omit<GatewayConfig, 'subgraphs' | 'supergraph'>>;
 }
@@ -97,7 +99,11 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   let gateway: Gateway;
   try {
     for (const entry of entries) {
-      const config = testServiceConfig(databaseUrl, { ...options.service, port: options.ports?.[entry.name] ?? 0 });
+      const config = testServiceConfig(databaseUrl, {
+        ...options.service,
+        ...options.serviceFor?.(entry.name),
+        port: options.ports?.[entry.name] ?? 0,
+      });
       const { createService } = await entry.load();
       services[entry.name] = await createService(config);
     }

@@ -1,4 +1,5 @@
 import { sleep } from '@taskgraph/events';
+import { daprChildTraceparent } from './trace-context.js';
 
 /** A subscription an app declared in `GET /dapr/subscribe`. */
 export interface DiscoveredSubscription {
@@ -244,7 +245,14 @@ export class DaprBrokerDouble {
     try {
       const response = await fetch(`${app.appUrl}${subscription.route}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/cloudevents+json', ...appTokenHeader(app.appToken) },
+        headers: {
+          'content-type': 'application/cloudevents+json',
+          ...appTokenHeader(app.appToken),
+          // daprd delivers inside its own span, a child of the CloudEvent's trace context.
+          traceparent: daprChildTraceparent(
+            typeof message.cloudEvent.traceparent === 'string' ? message.cloudEvent.traceparent : undefined,
+          ),
+        },
         body: JSON.stringify(message.cloudEvent),
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.deliveryTimeoutMs)]),
       });

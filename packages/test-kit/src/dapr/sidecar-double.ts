@@ -4,6 +4,7 @@ import { sleep } from '@taskgraph/events';
 import { type AppRegistration, type BrokerDoubleOptions, DaprBrokerDouble } from './broker-double.js';
 import { JobsDouble } from './jobs-double.js';
 import { discoverSubscriptions } from './subscription-discovery.js';
+import { daprChildTraceparent } from './trace-context.js';
 
 /** A request the sidecar received, for assertions. */
 export interface RecordedRequest {
@@ -340,6 +341,11 @@ export class DaprSidecarDouble {
         data: body ?? rawBody,
       };
     }
+    // daprd's publish span (a child of the request's traceparent) replaces the event's trace context.
+    const traceparent = daprChildTraceparent(headers.traceparent);
+    cloudEvent.traceparent = traceparent;
+    cloudEvent.traceid = traceparent;
+    cloudEvent.tracestate = headers.tracestate ?? '';
     this.broker.publish(pubsubName, topic, url.searchParams.get('metadata.partitionKey') ?? undefined, cloudEvent);
     send(res, 204);
   }
