@@ -11,6 +11,7 @@ import {
   type RunningSystem,
   scrapeDeliveryLag,
   startSystem,
+  waitFor,
 } from '@taskgraph/testing';
 
 let system: RunningSystem;
@@ -43,6 +44,14 @@ it('observes each stage once per live update, in the process that runs it', asyn
   const client = connectGateway(system.gatewayUrl, await system.tokenFor('lag-alice'));
   clients.push(client);
   const live = client.subscribe<{ taskUpdates: { cursor: string } }>(SUBSCRIPTION, { after: latest.data!.syncRetention.latestCursor });
+  // Mutate only once sync serves the subscription live: an update published before it would reach the
+  // subscriber by replay (from the table), which is not a live push.
+  await waitFor(
+    'the subscription open on sync',
+    async () => /^subscriptions_open\{[^}]*\} [1-9]/m.test(await (await fetch(new URL('/metrics', system.services.sync!.url))).text()),
+    15_000,
+    50,
+  );
   for (const title of ['one', 'two', 'three']) {
     const res = await system.graphql('mutation($t: String!) { createTask(input: { title: $t }) { id } }', { t: title }, 'lag-alice');
     expect(res.errors).toBeUndefined();
