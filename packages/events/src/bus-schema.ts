@@ -20,6 +20,16 @@ create table if not exists bus.outbox (
 );
 alter table bus.outbox add column if not exists traceparent text;
 create index if not exists outbox_topic_seq on bus.outbox (topic, seq);
+-- Lock-free appends (docs/ARCHITECTURE.md §3 "Log order"): a row's seq is drawn only after its
+-- transaction has an xid, so a reader's snapshot lists every transaction that may still commit a
+-- lower seq (see log-horizon.ts). The default applies to every insert, not only appendToOutbox.
+create or replace function bus.next_seq() returns bigint language plpgsql volatile as $fn$
+begin
+  perform pg_current_xact_id();
+  return nextval('bus.outbox_seq_seq');
+end
+$fn$;
+alter table bus.outbox alter column seq set default bus.next_seq();
 create index if not exists outbox_unpublished on bus.outbox (seq) where published_at is null;
 create table if not exists bus.consumer_offsets (
   consumer_group text not null,
@@ -71,12 +81,17 @@ const BUS_RELATIONS = [...BUS_SCHEMA_SQL.matchAll(/create (?:table|index) if not
  */
 export async function ensureBusSchema(url: string): Promise<void> {
   await runLocked(url, 'migrate:bus', async (client) => {
-    // Relations, plus columns added after a table first shipped (outbox.traceparent).
+    // Relations, columns added after a table first shipped (outbox.traceparent), and the seq default
+    // of lock-free appends (a schema from before them is migrated).
     const { rows } = await client.query<{ missing: string }>(
       `select (select count(*) from unnest($1::text[]) as r(name) where to_regclass(r.name) is null)
             + (select count(*) from (values ('outbox', 'traceparent')) as c(tbl, col)
                where not exists (select 1 from information_schema.columns
-                                 where table_schema = 'bus' and table_name = c.tbl and column_name = c.col)) as missing`,
+                                 where table_schema = 'bus' and table_name = c.tbl and column_name = c.col))
+            + (select count(*) from (select 1) as one
+                where coalesce(pg_get_expr((select adbin from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
+                                             where d.adrelid = to_regclass('bus.outbox') and a.attname = 'seq'), to_regclass('bus.outbox')), '')
+                      <> 'bus.next_seq()') as missing`,
       [BUS_RELATIONS],
     );
     if (Number(rows[0]?.missing ?? 1) === 0) return;

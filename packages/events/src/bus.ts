@@ -21,6 +21,14 @@ export const drop = (reason: string): HandlerResult => ({ status: 'DROP', reason
  */
 export type EventHandler = (event: DeliveredEvent, tx: EntityManager) => Promise<HandlerResult>;
 
+/**
+ * Where a consumer group that has no offset yet starts (embedded log; Dapr/Kafka uses the
+ * component's `initialOffset`): `earliest` = the whole retained log, `latest` = after what is in
+ * the log now (the horizon), `{ after }` = after that log position (a `seq`). A group that has an
+ * offset keeps it: restarts resume where it left off.
+ */
+export type StartPosition = 'earliest' | 'latest' | { after: string };
+
 export interface Subscription {
   /** Consumer group: one offset per group; each group sees every event of the topic. */
   group: string;
@@ -28,6 +36,8 @@ export interface Subscription {
   /** Event types this consumer wants; others are acknowledged without calling the handler. */
   types?: readonly EventType[];
   handler: EventHandler;
+  /** Start of a new group (default `earliest`). */
+  startAt?: StartPosition;
 }
 
 /** The event bus a service consumes from (ARCHITECTURE §3): embedded Postgres log or Dapr pub/sub. */

@@ -3,6 +3,7 @@ import { DEFAULT_BACKOFF } from './backoff.js';
 import type { EventBus, Subscription } from './bus.js';
 import { EmbeddedConsumer } from './embedded-consumer.js';
 import type { EventBusOptions } from './event-bus-options.js';
+import { LogHorizon } from './log-horizon.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 import { NotificationListener } from './pg-listener.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
@@ -29,6 +30,7 @@ export class EmbeddedEventBus implements EventBus {
     if (this.started) return;
     this.started = true;
     const { db, logger, metrics } = this.options;
+    const horizon = new LogHorizon(db);
     this.consumers = this.subscriptions.all().map(
       (subscription) =>
         new EmbeddedConsumer(subscription, {
@@ -37,6 +39,7 @@ export class EmbeddedEventBus implements EventBus {
           metrics,
           backoff: this.options.backoff ?? DEFAULT_BACKOFF,
           batchSize: this.options.batchSize ?? 100,
+          horizon,
         }),
     );
     if (this.consumers.length === 0) return;

@@ -4,6 +4,7 @@ import type { HandlerResult, Subscription } from './bus.js';
 import { recordDeadLetter } from './dead-letters.js';
 import { validateData } from './envelope.js';
 import { errorMessage } from './error-message.js';
+import type { LogHorizon } from './log-horizon.js';
 import { OUTBOX_COLUMNS, type OutboxRow, rowMeta, rowSnapshot } from './outbox-row.js';
 import type { EventType } from './schemas.js';
 import { executeSql, Rollback } from './tx-sql.js';
@@ -15,7 +16,12 @@ export interface EmbeddedConsumerOptions {
   metrics: Metrics;
   backoff: BackoffOptions;
   batchSize: number;
+  /** The process's log horizon, shared by its consumers: rows are read up to it only. */
+  horizon: LogHorizon;
 }
+
+/** Re-check period while committed rows wait above the horizon (running transactions to end). */
+const HORIZON_POLL = { initialMs: 1, maxMs: 20 };
 
 type Outcome = 'done' | 'retry';
 /** Another process of the same group committed this event first. */
@@ -32,6 +38,8 @@ export class EmbeddedConsumer {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private offset = '0';
+  /** The last read was a full batch: more rows are below the known horizon, no need to refresh it. */
+  private lastReadFull = false;
 
   constructor(
     readonly subscription: Subscription,
@@ -46,9 +54,22 @@ export class EmbeddedConsumer {
   async start(): Promise<void> {
     const em = this.options.db.fork();
     const { group, topic } = this.subscription;
-    await executeSql(em, 'insert into bus.consumer_offsets (consumer_group, topic) values (?, ?) on conflict do nothing', [group, topic]);
+    await executeSql(em, 'insert into bus.consumer_offsets (consumer_group, topic, seq) values (?, ?, ?) on conflict do nothing', [
+      group,
+      topic,
+      await this.startPosition(),
+    ]);
     this.offset = await this.committedOffset();
     this.loop = this.run();
+  }
+
+  /** Offset of a new group (`Subscription.startAt`). */
+  private async startPosition(): Promise<string> {
+    const startAt = this.subscription.startAt ?? 'earliest';
+    if (startAt === 'earliest') return '0';
+    if (startAt === 'latest') return (await this.options.horizon.refresh()).toString();
+    if (!/^\d{1,19}$/.test(startAt.after)) throw new Error(`startAt.after must be a log position, got ${startAt.after}`);
+    return startAt.after;
   }
 
   /** New events may be in the log. */
@@ -76,6 +97,7 @@ export class EmbeddedConsumer {
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     const readBackoff = new Backoff(this.options.backoff);
+    const horizonPoll = new Backoff(HORIZON_POLL);
     while (!signal.aborted) {
       this.wakeSignal.clear();
       let rows: OutboxRow[];
@@ -88,10 +110,17 @@ export class EmbeddedConsumer {
         continue;
       }
       if (rows.length === 0) {
+        if (this.options.horizon.behind) {
+          // Committed rows wait for transactions that were running when they appeared; those commit
+          // or abort without a NOTIFY of ours, so look again shortly.
+          await this.wakeSignal.wait(signal, horizonPoll.next());
+          continue;
+        }
         this.options.metrics.consumerLag.set({ group: this.subscription.group }, 0);
         await this.wakeSignal.wait(signal);
         continue;
       }
+      horizonPoll.reset();
       for (const row of rows) {
         if (signal.aborted) break;
         await this.processWithRetry(row);
@@ -99,12 +128,23 @@ export class EmbeddedConsumer {
     }
   }
 
+  /** The next rows of the topic after the offset, up to the log horizon, in `seq` order. */
   private async readBatch(): Promise<OutboxRow[]> {
+    const { horizon, batchSize } = this.options;
+    // A refresh takes a snapshot after the wake signal was cleared, so no NOTIFY is lost; after a
+    // full batch the known horizon still has rows for us.
+    let upto = this.lastReadFull ? horizon.known : 0n;
+    if (BigInt(this.offset) >= upto) upto = await horizon.refresh();
+    if (BigInt(this.offset) >= upto) {
+      this.lastReadFull = false;
+      return [];
+    }
     const { rows } = await executeSql<OutboxRow>(
       this.options.db.fork(),
-      `select ${OUTBOX_COLUMNS} from bus.outbox where topic = ? and seq > ? order by seq limit ?`,
-      [this.subscription.topic, this.offset, this.options.batchSize],
+      `select ${OUTBOX_COLUMNS} from bus.outbox where topic = ? and seq > ? and seq <= ? order by seq limit ?`,
+      [this.subscription.topic, this.offset, upto.toString(), batchSize],
     );
+    this.lastReadFull = rows.length === batchSize;
     return rows;
   }
 

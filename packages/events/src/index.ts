@@ -9,6 +9,7 @@ export * from './dapr-scheduler.js';
 export * from './envelope.js';
 export * from './event-bus-options.js';
 export * from './jobs-api.js';
+export * from './log-reader.js';
 export * from './outbox.js';
 export * from './reminder-rules.js';
 export * from './scheduler-options.js';

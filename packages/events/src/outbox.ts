@@ -1,17 +1,16 @@
 import { currentTraceparent, type EntityManager, inSpan, SpanKind } from '@taskgraph/runtime';
 import type { OutboxEvent } from './envelope.js';
 
-/** Advisory lock key serialising outbox appends, so `seq` order is commit order. */
-export const OUTBOX_APPEND_LOCK = 7_301_001;
 /** NOTIFY channel raised when rows are appended (embedded consumers and the relay LISTEN on it). */
 export const OUTBOX_CHANNEL = 'bus_outbox';
 
 /**
  * Appends events to `bus.outbox` inside the caller's transaction (transactional outbox, ARCHITECTURE §3).
  *
- * Call it as the **last** statement before commit: it takes a transaction-level advisory lock
- * held until commit, so a row with a lower `seq` can never become visible after one with a
- * higher `seq`. Consumers may then read the log in `seq` order without skipping late commits.
+ * Lock-free: producers never wait for each other. Rows may commit out of `seq` order; readers only
+ * go as far as the log horizon (`LogHorizon`), below which no row can still appear, so nobody
+ * skips a row committed late. Call it as the **last** write before commit: per key, a transaction
+ * that read the previous version then draws a higher `seq` than the one that wrote it.
  */
 export async function appendToOutbox(tx: EntityManager, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
@@ -29,20 +28,18 @@ async function insertRows(tx: EntityManager, events: readonly OutboxEvent[], tra
   const connection = tx.getConnection();
   const ctx = tx.getTransactionContext();
   if (!ctx) throw new Error('appendToOutbox must run inside a transaction');
-  const values: unknown[] = [OUTBOX_APPEND_LOCK];
+  const values: unknown[] = [];
   const rows = events.map((e) => {
     values.push(e.id, e.topic, e.key, e.type, JSON.stringify(e.data), e.occurredAt, e.source, e.traceparent ?? traceparent ?? null);
     return '(?, ?, ?, ?, ?, ?, ?, ?)';
   });
-  // One statement, one round trip: the lock is held from here until commit, so everything between
-  // taking it and committing is on the critical path of every producer. Rows are produced only
-  // after the lock CTE ran, so `seq` (nextval in the insert) is always drawn under the lock.
+  // One statement, one round trip. `seq` comes from its default, bus.next_seq(), which gives the
+  // transaction its xid before drawing the number (the horizon's proof relies on it).
   await connection.execute(
-    `with lock as materialized (select pg_advisory_xact_lock(?)),
-     appended as (
+    `with appended as (
        insert into bus.outbox (id, topic, key, type, data, occurred_at, source, traceparent)
        select v.id::uuid, v.topic, v.key, v.type, v.data::jsonb, v.occurred_at::timestamptz, v.source, v.traceparent
-       from (values ${rows.join(', ')}) as v (id, topic, key, type, data, occurred_at, source, traceparent) cross join lock
+       from (values ${rows.join(', ')}) as v (id, topic, key, type, data, occurred_at, source, traceparent)
        returning 1
      )
      select pg_notify('${OUTBOX_CHANNEL}', '') from (select count(*) from appended) as done`,

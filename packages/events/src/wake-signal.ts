@@ -17,14 +17,19 @@ export class WakeSignal {
     this.pending = false;
   }
 
-  /** Resolves on the next `notify()` (at once if one came since `clear()`), or when `signal` aborts. */
-  wait(signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves on the next `notify()` (at once if one came since `clear()`), when `signal` aborts,
+   * or after `timeoutMs` when given.
+   */
+  wait(signal: AbortSignal, timeoutMs?: number): Promise<void> {
     if (this.pending || signal.aborted) {
       this.pending = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => done(), timeoutMs);
       const done = () => {
+        clearTimeout(timer);
         signal.removeEventListener('abort', done);
         if (this.waiter === done) this.waiter = undefined;
         this.pending = false;

@@ -1,5 +1,5 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { EventType, Topic } from '@taskgraph/events';
+import { createLogReader, EventType, Topic } from '@taskgraph/events';
 import { createLogger, type GraphQLResolverMap, readSchemaFile, SUBGRAPH_SERVICES } from '@taskgraph/runtime';
 import { startServiceRuntime } from '@taskgraph/service-kit';
 import { gql } from 'graphql-tag';
@@ -64,13 +64,15 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
   const touchedUsers = new Set<string>();
   const groups = syncGroups(settings.instanceId);
   const embedded = config.eventBus === 'embedded';
-  await prepareConsumers(db.fork(), groups, embedded);
+  const log = createLogReader(db);
+  const start = await prepareConsumers(db.fork(), log);
   // Embedded: this process's consumer reads the log in cursor order, so it publishes directly.
   // Dapr: deliveries are ordered per task only, so publishing goes through the ordered release.
   const release = embedded
     ? undefined
     : new OrderedRelease({
         db,
+        log,
         hub: feed.taskUpdates,
         logger,
         holdMs: settings.reorderHoldMs,
@@ -81,6 +83,7 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
   bus.subscribe({
     group: groups.taskUpdates,
     topic: Topic.TaskUpdates,
+    startAt: start.taskUpdates,
     handler: taskUpdateIngest({
       onStored: (update) => {
         feed.delivery.stored(update);
@@ -96,6 +99,7 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
     group: groups.reminders,
     topic: Topic.Reminders,
     types: [EventType.ReminderDue],
+    startAt: start.reminders,
     handler: reminderRelay({ hub: feed.reminders, logger, maxAgeMs: settings.reminderMaxAgeMs }),
   });
   const pruner = new RetentionPruner(

@@ -1,10 +1,12 @@
-import { Topic } from '@taskgraph/events';
+import { createLogReader, type LogReader, Topic } from '@taskgraph/events';
 import type { Database, Logger } from '@taskgraph/runtime';
 import type { TaskOp, TaskUpdate } from '../entities/task-update.entity.js';
 import type { LiveHub } from './live-hub.js';
 
 export interface OrderedReleaseOptions {
   db: Database;
+  /** The bus's log (default: a reader on `db`). */
+  log?: LogReader;
   hub: LiveHub<TaskUpdate>;
   logger: Logger;
   /**
@@ -33,13 +35,10 @@ interface ReleaseRow {
 
 const BATCH = 500;
 
-const NEXT = `
-  select o."seq"::text as seq,
-         (o."published_at" is not null and o."published_at" < now() - make_interval(secs => ?)) as expired,
-         t."cursor"::text as cursor, t."event_id", t."user_id", t."task_id", t."op", t."version", t."changed_fields", t."tags", t."occurred_at"
-    from "bus"."outbox" o left join "sync"."task_update" t on t."cursor" = o."seq"
-   where o."topic" = ? and o."seq" > ?
-   order by o."seq" limit ?`;
+/** Stored rows of the given cursors (the log's `task-updates` records of one batch). */
+const STORED = `
+  select t."cursor"::text as cursor, t."event_id", t."user_id", t."task_id", t."op", t."version", t."changed_fields", t."tags", t."occurred_at"
+    from "sync"."task_update" t where t."cursor" = any(?::bigint[])`;
 
 /** Fallback when the outbox is not visible from sync's database: stored rows in cursor order. */
 const STORED_ONLY = `
@@ -78,8 +77,11 @@ export class OrderedRelease {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private outboxVisible = true;
+  private readonly log: LogReader;
 
-  constructor(private readonly options: OrderedReleaseOptions) {}
+  constructor(private readonly options: OrderedReleaseOptions) {
+    this.log = options.log ?? createLogReader(options.db);
+  }
 
   /** Everything with a cursor ≤ horizon has been published (or given up on). */
   get horizon(): bigint {
@@ -107,16 +109,7 @@ export class OrderedRelease {
 
   /** `task-updates` records in the log not yet published live by this process (readiness detail, metrics). */
   async backlog(): Promise<number> {
-    const rows = (await this.options.db
-      .fork()
-      .getConnection()
-      .execute(`select count(*)::int as n from "bus"."outbox" where "topic" = ? and "seq" > ?`, [
-        Topic.TaskUpdates,
-        this.released.toString(),
-      ])) as {
-      n: number;
-    }[];
-    return this.outboxVisible ? Number(rows[0]?.n ?? 0) : 0;
+    return this.outboxVisible ? this.log.backlog(Topic.TaskUpdates, this.released.toString()) : 0;
   }
 
   async close(): Promise<void> {
@@ -141,25 +134,37 @@ export class OrderedRelease {
     }
   }
 
+  /** The next `task-updates` records of the log, each with its stored row when there is one. */
+  private async nextFromLog(): Promise<ReleaseRow[]> {
+    const records = await this.log.read(Topic.TaskUpdates, this.released.toString(), BATCH);
+    if (records.length === 0) return [];
+    const stored = (await this.options.db
+      .fork()
+      .getConnection()
+      // A Postgres array literal: knex would expand a JS array binding into a list.
+      .execute(STORED, [`{${records.map((r) => r.seq).join(',')}}`])) as Omit<ReleaseRow, 'seq' | 'expired'>[];
+    const byCursor = new Map(stored.map((row) => [String(row.cursor), row]));
+    const none = { cursor: null } as Omit<ReleaseRow, 'seq' | 'expired'>;
+    return records.map((record) => ({
+      ...(byCursor.get(record.seq) ?? none),
+      seq: record.seq,
+      expired: record.publishedAgoMs !== null && record.publishedAgoMs > this.options.holdMs,
+    }));
+  }
+
   /** Releases what it can; true when a full batch went out (more may follow at once). */
   private async step(): Promise<boolean> {
     const connection = this.options.db.fork().getConnection();
     let rows: ReleaseRow[] = [];
-    if (this.outboxVisible) {
-      rows = (await connection.execute(NEXT, [
-        this.options.holdMs / 1000,
-        Topic.TaskUpdates,
-        this.released.toString(),
-        BATCH,
-      ])) as ReleaseRow[];
-    }
+    if (this.outboxVisible) rows = await this.nextFromLog();
     if (rows.length === 0) {
       const stored = (await connection.execute(STORED_ONLY, [this.released.toString(), BATCH])) as ReleaseRow[];
-      if (stored.length > 0 && this.outboxVisible) {
+      // The log may hold records above its horizon (transactions still running): not a sign that it is invisible.
+      if (stored.length > 0 && this.outboxVisible && (await this.log.backlog(Topic.TaskUpdates, this.released.toString())) === 0) {
         // Stored rows the log does not have: sync's database cannot see the outbox. Order across tasks
         // then follows delivery order (best effort) — a deployment with a shared database avoids this.
         this.outboxVisible = false;
-        this.options.logger.warn('bus.outbox is not visible from the sync database: live updates follow delivery order');
+        this.options.logger.warn('the bus log is not visible from the sync database: live updates follow delivery order');
       }
       if (!this.outboxVisible) rows = stored;
     }
