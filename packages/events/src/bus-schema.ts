@@ -54,6 +54,9 @@ create table if not exists bus.processed_events (
   processed_at timestamptz not null default now(),
   primary key (consumer_group, event_id)
 );
+-- Retention (bus-retention.ts) deletes by age.
+create index if not exists processed_events_at on bus.processed_events (processed_at);
+create index if not exists dead_letters_created on bus.dead_letters (created_at);
 create table if not exists bus.jobs (
   app_id text not null,
   name text not null,

@@ -17,7 +17,9 @@ export const drop = (reason: string): HandlerResult => ({ status: 'DROP', reason
 /**
  * Handles one validated event inside a transaction on the consumer's own database: whatever
  * it writes through `tx` commits atomically with the consumer's offset (embedded) or its
- * processed-event marker (dapr), so the effect happens exactly once.
+ * processed-event marker (dapr), so the effect happens exactly once. Embedded consumers handle a
+ * batch of events per transaction, each handler in its own savepoint: work that must wait for the
+ * commit (live pushes) goes through `onCommit(tx, effect)`, not through hooks of the transaction.
  */
 export type EventHandler = (event: DeliveredEvent, tx: EntityManager) => Promise<HandlerResult>;
 
@@ -38,6 +40,12 @@ export interface Subscription {
   handler: EventHandler;
   /** Start of a new group (default `earliest`). */
   startAt?: StartPosition;
+  /**
+   * Embedded: most events handled in one transaction (default the bus's `consumerBatch`). A batch's
+   * after-commit effects (`onCommit`) run together when it commits: a consumer whose effects feed
+   * bounded queues can keep its bursts below their size.
+   */
+  maxBatch?: number;
 }
 
 /** The event bus a service consumes from (ARCHITECTURE §3): embedded Postgres log or Dapr pub/sub. */

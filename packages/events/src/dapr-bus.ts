@@ -1,13 +1,17 @@
 import { type HttpRoute, sendJson } from '@taskgraph/runtime';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import type { EventBus, Subscription } from './bus.js';
+import { busRetentionMsFromEnv, startBusRetention } from './bus-retention-runner.js';
 import { requireDaprAppToken } from './dapr-app-token.js';
+import { publishBulkToDapr } from './dapr-bulk-publisher.js';
 import { handleDelivery } from './dapr-delivery.js';
 import { daprReachable, requireDapr } from './dapr-http.js';
 import { publishToDapr } from './dapr-publisher.js';
 import type { DaprSidecarConfig, EventBusOptions } from './event-bus-options.js';
+import { LogHorizon } from './log-horizon.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 import { OutboxRelay } from './outbox-relay.js';
+import type { OutboxRow } from './outbox-row.js';
 import { NotificationListener } from './pg-listener.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
 import { deadLetterTopic, type Topic } from './topics.js';
@@ -36,6 +40,7 @@ export class DaprEventBus implements EventBus {
   private readonly subscriptions: SubscriptionRegistry;
   private relay: OutboxRelay | undefined;
   private listener: NotificationListener | undefined;
+  private retention: { close(): Promise<void> } | undefined;
   private closed = false;
 
   constructor(private readonly options: EventBusOptions) {
@@ -64,14 +69,29 @@ export class DaprEventBus implements EventBus {
   }
 
   async start(): Promise<void> {
-    if (!this.options.relay || this.relay) return;
     const { db, logger, metrics } = this.options;
+    this.retention ??= startBusRetention({
+      db,
+      logger,
+      mode: 'dapr',
+      retentionMs: this.options.retentionMs ?? busRetentionMsFromEnv(),
+      intervalMs: this.options.pruneIntervalMs,
+      groups: [],
+    });
+    if (!this.options.relay || this.relay) return;
     const publishTimeoutMs = this.options.publishTimeoutMs ?? 10_000;
     const relay = new OutboxRelay({
       url: db.url,
       logger: logger.child({ component: 'outbox-relay' }),
       metrics,
       publish: (row, signal) => publishToDapr(this.dapr, row, publishTimeoutMs, signal),
+      ...(this.options.bulkPublish === false
+        ? {}
+        : {
+            publishBulk: (topic: string, rows: OutboxRow[], signal: AbortSignal) =>
+              publishBulkToDapr(this.dapr, topic, rows, publishTimeoutMs, signal),
+          }),
+      horizon: new LogHorizon(db),
       backoff: this.options.backoff ?? DEFAULT_BACKOFF,
       batchSize: this.options.batchSize ?? 100,
       standbyMs: this.options.relayStandbyMs ?? 5_000,
@@ -147,6 +167,7 @@ export class DaprEventBus implements EventBus {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.retention?.close();
     await this.relay?.close();
     await this.listener?.close();
   }

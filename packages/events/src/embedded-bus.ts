@@ -1,6 +1,7 @@
 import type { HttpRoute } from '@taskgraph/runtime';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import type { EventBus, Subscription } from './bus.js';
+import { busRetentionMsFromEnv, startBusRetention } from './bus-retention-runner.js';
 import { EmbeddedConsumer } from './embedded-consumer.js';
 import type { EventBusOptions } from './event-bus-options.js';
 import { LogHorizon } from './log-horizon.js';
@@ -15,6 +16,7 @@ export class EmbeddedEventBus implements EventBus {
   private readonly subscriptions: SubscriptionRegistry;
   private consumers: EmbeddedConsumer[] = [];
   private listener: NotificationListener | undefined;
+  private retention: { close(): Promise<void> } | undefined;
   private started = false;
 
   constructor(private readonly options: EventBusOptions) {
@@ -39,9 +41,19 @@ export class EmbeddedEventBus implements EventBus {
           metrics,
           backoff: this.options.backoff ?? DEFAULT_BACKOFF,
           batchSize: this.options.batchSize ?? 100,
+          maxBatch: Math.max(1, subscription.maxBatch ?? this.options.consumerBatch ?? 100),
+          maxBatchMs: this.options.consumerBatchMs ?? 20,
           horizon,
         }),
     );
+    this.retention = startBusRetention({
+      db,
+      logger,
+      mode: 'embedded',
+      retentionMs: this.options.retentionMs ?? busRetentionMsFromEnv(),
+      intervalMs: this.options.pruneIntervalMs,
+      groups: this.consumers.map((c) => ({ group: c.subscription.group, topic: c.subscription.topic })),
+    });
     if (this.consumers.length === 0) return;
     const wakeAll = () => {
       for (const consumer of this.consumers) consumer.wake();
@@ -82,6 +94,7 @@ export class EmbeddedEventBus implements EventBus {
   }
 
   async close(): Promise<void> {
+    await this.retention?.close();
     await Promise.all(this.consumers.map((c) => c.close()));
     await this.listener?.close();
   }

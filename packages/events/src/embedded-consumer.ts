@@ -1,13 +1,10 @@
 import type { Database, EntityManager, Logger, Metrics } from '@taskgraph/runtime';
 import { Backoff, type BackoffOptions, sleep } from './backoff.js';
-import type { HandlerResult, Subscription } from './bus.js';
-import { recordDeadLetter } from './dead-letters.js';
-import { validateData } from './envelope.js';
-import { errorMessage } from './error-message.js';
+import { type BatchContext, handleBatch } from './batch-handler.js';
+import type { Subscription } from './bus.js';
 import type { LogHorizon } from './log-horizon.js';
-import { OUTBOX_COLUMNS, type OutboxRow, rowMeta, rowSnapshot } from './outbox-row.js';
-import type { EventType } from './schemas.js';
-import { executeSql, Rollback } from './tx-sql.js';
+import { OUTBOX_COLUMNS, type OutboxRow } from './outbox-row.js';
+import { executeSql } from './tx-sql.js';
 import { WakeSignal } from './wake-signal.js';
 
 export interface EmbeddedConsumerOptions {
@@ -16,6 +13,10 @@ export interface EmbeddedConsumerOptions {
   metrics: Metrics;
   backoff: BackoffOptions;
   batchSize: number;
+  /** Events handled per transaction at most (the read batch is split). */
+  maxBatch: number;
+  /** A batch transaction takes no new event after this long, so after-commit effects (live pushes) wait at most about this. */
+  maxBatchMs: number;
   /** The process's log horizon, shared by its consumers: rows are read up to it only. */
   horizon: LogHorizon;
 }
@@ -23,15 +24,12 @@ export interface EmbeddedConsumerOptions {
 /** Re-check period while committed rows wait above the horizon (running transactions to end). */
 const HORIZON_POLL = { initialMs: 1, maxMs: 20 };
 
-type Outcome = 'done' | 'retry';
-/** Another process of the same group committed this event first. */
-const ALREADY_HANDLED = Symbol('already handled');
-
 /**
  * One consumer group on one topic of the embedded log (ARCHITECTURE §3): reads `bus.outbox` in `seq`
- * order and commits its offset in the same transaction as the handler's writes, so each event
- * has its effect exactly once. A RETRYing event is retried in place (the topic waits: per-key
- * order holds); malformed and DROPped events go to `bus.dead_letters` and the consumer moves on.
+ * order up to the log horizon and commits its offset in the same transaction as the handlers'
+ * writes, a batch of events per transaction, so each event has its effect exactly once. A
+ * RETRYing event is retried in place (the topic waits: per-key order holds); malformed and
+ * DROPped events go to `bus.dead_letters` and the consumer moves on.
  */
 export class EmbeddedConsumer {
   private readonly wakeSignal = new WakeSignal();
@@ -121,10 +119,7 @@ export class EmbeddedConsumer {
         continue;
       }
       horizonPoll.reset();
-      for (const row of rows) {
-        if (signal.aborted) break;
-        await this.processWithRetry(row);
-      }
+      await this.processRows(rows);
     }
   }
 
@@ -148,83 +143,46 @@ export class EmbeddedConsumer {
     return rows;
   }
 
-  /** Retries one event in place until it is done or the consumer closes. */
-  private async processWithRetry(row: OutboxRow): Promise<void> {
+  /**
+   * Handles a read batch in as few transactions as it takes (`handleBatch`): usually one per
+   * `maxBatch` events or `maxBatchMs`; when an event asks to be retried, what came before it
+   * commits and it is retried in place with back-off (the topic waits: per-key order holds).
+   * Returns to re-read when another process of the group moved the offset.
+   */
+  private async processRows(rows: OutboxRow[]): Promise<void> {
     const backoff = new Backoff(this.options.backoff);
-    while (!this.abort.signal.aborted) {
-      if ((await this.processOnce(row)) === 'done') return;
-      await sleep(backoff.next(), this.abort.signal);
-    }
-  }
-
-  private count(status: string): void {
-    this.options.metrics.eventsConsumed.inc({ topic: this.subscription.topic, group: this.subscription.group, status });
-  }
-
-  private async processOnce(row: OutboxRow): Promise<Outcome> {
-    const { group, topic, types, handler } = this.subscription;
-    const seq = String(row.seq);
-    // Another process of the group already moved past it (see claimOffset).
-    if (BigInt(seq) <= BigInt(this.offset)) return 'done';
-    if (types && !types.includes(row.type as EventType)) {
-      try {
-        if (!(await this.claimOffset(this.options.db.fork(), seq))) return this.resync();
-        this.offset = seq;
-        this.count('SKIPPED');
-        return 'done';
-      } catch (error) {
-        this.log.error({ err: error, group, topic, seq }, 'advancing the offset failed');
-        return 'retry';
+    let index = 0;
+    while (index < rows.length && !this.abort.signal.aborted) {
+      // Another process of the group already moved past it (see claimOffset).
+      if (BigInt(String(rows[index]!.seq)) <= BigInt(this.offset)) {
+        index += 1;
+        continue;
       }
-    }
-    const parsed = validateData(row.type as EventType, row.data, rowMeta(row));
-    if (!parsed.ok) return this.deadLetter(row, parsed.reason);
-    const event = parsed.event;
-    let result: HandlerResult;
-    try {
-      await this.options.db.fork().transactional(async (tx) => {
-        if (!(await this.claimOffset(tx, seq))) throw new Rollback(ALREADY_HANDLED);
-        const handled = await handler(event, tx);
-        if (handled.status !== 'SUCCESS') throw new Rollback(handled);
-      });
-      result = { status: 'SUCCESS' };
-    } catch (error) {
-      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.resync();
-      result = error instanceof Rollback ? (error.outcome as HandlerResult) : { status: 'RETRY', reason: errorMessage(error) };
-      if (!(error instanceof Rollback))
-        this.log.error({ err: error, group, topic, eventId: row.id, seq }, 'event handler failed; will retry');
-    }
-    switch (result.status) {
-      case 'SUCCESS':
-        this.offset = seq;
-        this.count('SUCCESS');
-        return 'done';
-      case 'DROP':
-        return this.deadLetter(row, result.reason ?? 'dropped by handler');
-      default:
-        this.count('RETRY');
-        this.log.info({ group, topic, eventId: row.id, seq, reason: result.reason }, 'event will be retried');
-        return 'retry';
+      const end = Math.min(rows.length, index + this.options.maxBatch);
+      const step = await handleBatch(this.batchContext(), rows.slice(index, end));
+      if (step === 'resync') {
+        if (await this.resync()) return;
+        await sleep(backoff.next(), this.abort.signal);
+        continue;
+      }
+      this.offset = step.offset;
+      if (step.handled > 0) backoff.reset();
+      index += step.handled;
+      if (step.stalled) await sleep(backoff.next(), this.abort.signal);
     }
   }
 
-  /** Dead letter + offset in one transaction (the handler's own writes, if any, were rolled back). */
-  private async deadLetter(row: OutboxRow, reason: string): Promise<Outcome> {
-    const { group, topic } = this.subscription;
-    const seq = String(row.seq);
-    try {
-      await this.options.db.fork().transactional(async (tx) => {
-        if (!(await this.claimOffset(tx, seq))) throw new Rollback(ALREADY_HANDLED);
-        await recordDeadLetter(tx, this.log, { group, topic, eventId: row.id, seq, reason, event: rowSnapshot(row) });
-      });
-    } catch (error) {
-      if (error instanceof Rollback && error.outcome === ALREADY_HANDLED) return this.resync();
-      this.log.error({ err: error, group, topic, seq }, 'recording a dead letter failed');
-      return 'retry';
-    }
-    this.offset = seq;
-    this.count('DROP');
-    return 'done';
+  private batchContext(): BatchContext {
+    return {
+      db: this.options.db,
+      logger: this.log,
+      metrics: this.options.metrics,
+      subscription: this.subscription,
+      offset: this.offset,
+      maxBatchMs: this.options.maxBatchMs,
+      aborted: () => this.abort.signal.aborted,
+      claim: (tx, seq, from) => this.claimOffset(tx, seq, from),
+    };
   }
 
   /**
@@ -234,32 +192,35 @@ export class EmbeddedConsumer {
    * it) first, or it will retry one before it — so competing consumers stay exactly-once and in
    * order. Rolled back with the handler's writes on RETRY.
    */
-  private async claimOffset(em: EntityManager, seq: string): Promise<boolean> {
+  private async claimOffset(em: EntityManager, seq: string, from: string): Promise<boolean> {
     const { affectedRows } = await executeSql(
       em,
       'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ? and seq = ?',
-      [seq, this.subscription.group, this.subscription.topic, this.offset],
+      [seq, this.subscription.group, this.subscription.topic, from],
     );
     return affectedRows === 1;
   }
 
-  /** Another process of the group moved the offset: continue from the committed one. */
-  private async resync(): Promise<Outcome> {
+  /** Another process of the group moved the offset: continue from the committed one. False when that failed. */
+  private async resync(): Promise<boolean> {
     try {
       this.offset = await this.committedOffset();
-      return 'done';
+      return true;
     } catch (error) {
       this.log.error({ err: error }, 'reading the offset failed');
-      return 'retry';
+      return false;
     }
   }
 
   private async committedOffset(): Promise<string> {
+    // The row is back where this consumer was if retention removed it as abandoned (a process paused
+    // for longer than the retention): never restart a group from the beginning of the log.
     const { rows } = await executeSql<{ seq: string }>(
       this.options.db.fork(),
-      'select seq from bus.consumer_offsets where consumer_group = ? and topic = ?',
-      [this.subscription.group, this.subscription.topic],
+      `with kept as (insert into bus.consumer_offsets (consumer_group, topic, seq) values (?, ?, ?) on conflict do nothing)
+       select seq from bus.consumer_offsets where consumer_group = ? and topic = ?`,
+      [this.subscription.group, this.subscription.topic, this.offset, this.subscription.group, this.subscription.topic],
     );
-    return String(rows[0]?.seq ?? '0');
+    return String(rows[0]?.seq ?? this.offset);
   }
 }

@@ -41,10 +41,26 @@ export interface EventBusOptions {
   backoff?: BackoffOptions;
   /** Events read per query (default 100). */
   batchSize?: number;
+  /** Embedded: most events a consumer group handles in one transaction (default 100; `Subscription.maxBatch` overrides). */
+  consumerBatch?: number;
+  /**
+   * Embedded: a batch transaction takes no new event after this many milliseconds (default 20), so
+   * a batch's after-commit effects (sync's live pushes) are not held back longer than about that.
+   */
+  consumerBatchMs?: number;
+  /** Retention of `bus` rows (default `BUS_RETENTION_SECONDS`, else 7 days): see `pruneBus`. */
+  retentionMs?: number;
+  /** How often this process runs a retention round (default 10 minutes, at most a quarter of the retention). */
+  pruneIntervalMs?: number;
   /** Safety re-check of the log / listener reconnect period (default 30 s). */
   safetyCheckMs?: number;
   /** How often a standby relay tries to become the active one (default 5 s). */
   relayStandbyMs?: number;
+  /**
+   * Dapr: the relay publishes runs of consecutive events (one per key) with the bulk publish API,
+   * falling back to one request per event when the sidecar refuses it (default true).
+   */
+  bulkPublish?: boolean;
   /** Timeout of one publish call to the sidecar (default 10 s). */
   publishTimeoutMs?: number;
 }

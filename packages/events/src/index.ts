@@ -1,6 +1,9 @@
 export * from './backoff.js';
 export * from './bus.js';
+export * from './bus-retention.js';
+export { busRetentionMsFromEnv } from './bus-retention-runner.js';
 export * from './bus-schema.js';
+export { onCommit } from './commit-effects.js';
 export * from './create-event-bus.js';
 export * from './create-scheduler.js';
 export * from './dapr-app-token.js';

@@ -1,6 +1,7 @@
 import type { Logger, Metrics } from '@taskgraph/runtime';
 import pg from 'pg';
 import { Backoff, type BackoffOptions, sleep } from './backoff.js';
+import { type BulkPublishResult, BulkPublishUnavailable, bulkRounds } from './dapr-bulk-publisher.js';
 import { OUTBOX_COLUMNS, type OutboxRow } from './outbox-row.js';
 import { WakeSignal } from './wake-signal.js';
 
@@ -14,10 +15,23 @@ export interface OutboxRelayOptions {
   metrics: Metrics;
   /** Sends one row; rejects when it was not accepted. `signal` aborts it when the relay closes. */
   publish(row: OutboxRow, signal: AbortSignal): Promise<void>;
+  /**
+   * Sends rows of one topic, at most one per key, in one request (Dapr bulk publish): resolves with
+   * what was and was not accepted; rejects with `BulkPublishUnavailable` to fall back to `publish`
+   * per row, or with another error when nothing was accepted. Absent: one request per row.
+   */
+  publishBulk?(topic: string, rows: OutboxRow[], signal: AbortSignal): Promise<BulkPublishResult>;
+  /** Most rows per bulk request (default 100). */
+  maxBulk?: number;
   backoff: BackoffOptions;
   batchSize: number;
   /** How often a standby relay tries to take over. */
   standbyMs: number;
+  /**
+   * The log horizon (`LogHorizon`): rows are published in `seq` order up to it only, so a row
+   * committed late is never published after a higher `seq` (consumers and sync rely on log order).
+   */
+  horizon: { refresh(): Promise<bigint>; readonly behind: boolean };
 }
 
 /**
@@ -60,6 +74,7 @@ export class OutboxRelay {
     const signal = this.abort.signal;
     const errorBackoff = new Backoff(this.options.backoff);
     const publishBackoff = new Backoff(this.options.backoff);
+    const horizonPoll = new Backoff({ initialMs: 1, maxMs: 20 });
     while (!signal.aborted) {
       try {
         const client = await this.connection();
@@ -73,15 +88,19 @@ export class OutboxRelay {
           this.options.logger.info('outbox relay active');
         }
         this.wakeSignal.clear();
+        const upto = await this.options.horizon.refresh();
         const batch = await client.query<OutboxRow>(
-          `select ${OUTBOX_COLUMNS} from bus.outbox where published_at is null order by seq limit $1`,
-          [this.options.batchSize],
+          `select ${OUTBOX_COLUMNS} from bus.outbox where published_at is null and seq <= $2 order by seq limit $1`,
+          [this.options.batchSize, upto.toString()],
         );
         errorBackoff.reset();
         if (batch.rows.length === 0) {
-          await this.wakeSignal.wait(signal);
+          // Rows above the horizon wait for transactions that were running when they appeared: look again shortly.
+          if (this.options.horizon.behind) await this.wakeSignal.wait(signal, horizonPoll.next());
+          else await this.wakeSignal.wait(signal);
           continue;
         }
+        horizonPoll.reset();
         const failed = await this.publishBatch(client, batch.rows);
         if (failed) {
           await sleep(publishBackoff.next(), signal);
@@ -96,26 +115,67 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes rows in order until one fails; marks the published ones. True when one failed. */
+  /**
+   * Publishes a batch (rows in `seq` order) and marks the published rows. With bulk publish the
+   * rows go in rounds (`bulkRounds`: consecutive rows of one topic, at most one event per key per
+   * request), in log order; the first round with a failed entry ends the batch (back off, then the
+   * unpublished rows are read again in order), as the first failed publish does without bulk.
+   * True when something failed.
+   */
   private async publishBatch(client: pg.Client, rows: OutboxRow[]): Promise<boolean> {
     const published: string[] = [];
     let failed = false;
-    for (const row of rows) {
+    const rounds = this.options.publishBulk ? bulkRounds(rows, this.options.maxBulk ?? 100) : rows.map((row) => [row]);
+    for (const round of rounds) {
       if (this.abort.signal.aborted) break;
-      try {
-        await this.options.publish(row, this.abort.signal);
-      } catch (error) {
-        this.options.logger.warn({ err: error, eventId: row.id, seq: String(row.seq), topic: row.topic }, 'publish failed; will retry');
+      const result = await this.publishRound(round);
+      published.push(...result.published);
+      const publishedSeqs = new Set(result.published);
+      for (const row of round) if (publishedSeqs.has(String(row.seq))) this.options.metrics.eventsPublished.inc({ topic: row.topic });
+      if (result.failed.length > 0) {
         failed = true;
         break;
       }
-      published.push(String(row.seq));
-      this.options.metrics.eventsPublished.inc({ topic: row.topic });
     }
     if (published.length > 0) {
       await client.query('update bus.outbox set published_at = now() where seq = any($1::bigint[])', [published]);
     }
     return failed;
+  }
+
+  /** One round: a bulk request (several rows), or one publish (a single row, or the fallback row by row). */
+  private async publishRound(rows: OutboxRow[]): Promise<BulkPublishResult> {
+    const bulk = this.options.publishBulk;
+    if (bulk && rows.length > 1) {
+      try {
+        const result = await bulk(rows[0]!.topic, rows, this.abort.signal);
+        if (result.error)
+          this.options.logger.warn({ failed: result.failed.length, reason: result.error }, 'bulk publish partly failed; will retry');
+        return result;
+      } catch (error) {
+        if (!(error instanceof BulkPublishUnavailable)) {
+          this.options.logger.warn({ err: error, topic: rows[0]!.topic, rows: rows.length }, 'bulk publish failed; will retry');
+          return { published: [], failed: rows.map((row) => String(row.seq)) };
+        }
+        this.options.logger.warn({ err: error }, 'bulk publish unavailable; publishing one by one');
+      }
+    }
+    const result: BulkPublishResult = { published: [], failed: [] };
+    for (const row of rows) {
+      // After a failure (or on close) the rest is not tried: the sidecar or the broker is down, back off first.
+      if (this.abort.signal.aborted || result.failed.length > 0) {
+        result.failed.push(String(row.seq));
+        continue;
+      }
+      try {
+        await this.options.publish(row, this.abort.signal);
+        result.published.push(String(row.seq));
+      } catch (error) {
+        this.options.logger.warn({ err: error, eventId: row.id, seq: String(row.seq), topic: row.topic }, 'publish failed; will retry');
+        result.failed.push(String(row.seq));
+      }
+    }
+    return result;
   }
 
   private async connection(): Promise<pg.Client> {

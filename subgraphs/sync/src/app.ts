@@ -84,6 +84,8 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
     group: groups.taskUpdates,
     topic: Topic.TaskUpdates,
     startAt: start.taskUpdates,
+    // A batch's live pushes land together when it commits: keep a burst well inside a live subscriber's 50-slot queue.
+    maxBatch: 25,
     handler: taskUpdateIngest({
       onStored: (update) => {
         feed.delivery.stored(update);

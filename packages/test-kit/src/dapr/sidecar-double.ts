@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { sleep } from '@taskgraph/events';
 import { type AppRegistration, type BrokerDoubleOptions, DaprBrokerDouble } from './broker-double.js';
+import { bulkPublish } from './bulk-publish-double.js';
 import { JobsDouble } from './jobs-double.js';
 import { discoverSubscriptions } from './subscription-discovery.js';
 import { daprChildTraceparent } from './trace-context.js';
@@ -43,6 +44,8 @@ export interface DaprSidecarDoubleOptions {
    * every job trigger, as daprd does. Unset: no header.
    */
   appToken?: string;
+  /** Serve the bulk publish API (default true); false answers 404 there, as a daprd without it does. */
+  bulkPublish?: boolean;
   /**
    * daprd's `DAPR_API_TOKEN`: when set, every call to this sidecar except the health endpoints must
    * carry it in `dapr-api-token`, else 401 (as daprd's API token check). Unset: no check.
@@ -98,6 +101,7 @@ export class DaprSidecarDouble {
   private readonly apps: AppRegistration[] = [];
   private publishMode: PublishMode = 'ok';
   private failNext = 0;
+  private readonly failEntryIds = new Set<string>();
   private hangMs = Number.POSITIVE_INFINITY;
   private readonly held = new Set<ServerResponse>();
   private discovery: Promise<void> | undefined;
@@ -142,6 +146,11 @@ export class DaprSidecarDouble {
   /** Requests to the publish endpoint (`POST /v1.0/publish/...`). */
   publishRequests(): RecordedRequest[] {
     return this.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1.0/publish/'));
+  }
+
+  /** Requests to the bulk publish endpoint (`POST /v1.0-alpha1/publish/bulk/...`). */
+  bulkPublishRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1.0-alpha1/publish/bulk/'));
   }
 
   /** Requests to the Jobs API, on either route (`/v1.0/jobs/`, `/v1.0-alpha1/jobs/`), served or not. */
@@ -281,6 +290,9 @@ export class DaprSidecarDouble {
     const publish = /^\/v1\.0\/publish\/([^/]+)\/(.+)$/.exec(path);
     if (publish && method === 'POST')
       return this.publish(res, decodeURIComponent(publish[1]!), decodeURIComponent(publish[2]!), url, headers, body, rawBody);
+    const bulk = /^\/v1\.0-alpha1\/publish\/bulk\/([^/]+)\/(.+)$/.exec(path);
+    if (bulk && method === 'POST' && this.options.bulkPublish !== false)
+      return this.publishBulk(res, decodeURIComponent(bulk[1]!), decodeURIComponent(bulk[2]!), body);
     const job = this.jobRoute.exec(path);
     if (job) {
       const name = decodeURIComponent(job[1]!);
@@ -348,6 +360,44 @@ export class DaprSidecarDouble {
     cloudEvent.tracestate = headers.tracestate ?? '';
     this.broker.publish(pubsubName, topic, url.searchParams.get('metadata.partitionKey') ?? undefined, cloudEvent);
     send(res, 204);
+  }
+
+  /** Bulk publish (`bulk-publish-double.ts`); the failure switches apply to the whole request, as a broker outage does. */
+  private async publishBulk(res: ServerResponse, pubsubName: string, topic: string, body: unknown): Promise<void> {
+    if (this.publishMode === 'hang') return this.hold(res);
+    let failAll = this.publishMode === 'fail';
+    if (!failAll && this.failNext > 0) {
+      this.failNext -= 1;
+      failAll = true;
+    }
+    reply(
+      res,
+      bulkPublish(
+        {
+          pubsubName: this.pubsubName,
+          appId: this.appId,
+          publish: (t, key, cloudEvent) => this.broker.publish(pubsubName, t, key, cloudEvent),
+          fails: (entryId) => failAll || this.failEntryIds.delete(entryId),
+        },
+        pubsubName,
+        topic,
+        body,
+      ),
+    );
+  }
+
+  /** The next bulk publish entries with these ids fail (a partial failure: the others are published). */
+  failBulkEntries(entryIds: string[]): void {
+    for (const id of entryIds) this.failEntryIds.add(id);
+  }
+
+  private async hold(res: ServerResponse): Promise<void> {
+    this.held.add(res);
+    res.on('close', () => this.held.delete(res));
+    if (Number.isFinite(this.hangMs)) {
+      await sleep(this.hangMs, this.abort.signal);
+      if (this.held.delete(res)) send(res, 500, { errorCode: 'ERR_PUBSUB_PUBLISH_MESSAGE', message: 'double: publish timed out' });
+    }
   }
 
   private metadata(): Record<string, unknown> {
