@@ -28,10 +28,12 @@ export interface OutboxRelayOptions {
   /** How often a standby relay tries to take over. */
   standbyMs: number;
   /**
-   * The log horizon (`LogHorizon`): rows are published in `seq` order up to it only, so a row
-   * committed late is never published after a higher `seq` (consumers and sync rely on log order).
+   * The log horizon (`LogHorizon`): rows are published in `seq` order up to it, so a row committed
+   * late is normally not published after a higher `seq`; past `holdMs` they go anyway (see `publishable`).
    */
   horizon: { refresh(): Promise<bigint>; readonly behind: boolean };
+  /** How long a visible row above the horizon waits before it is published anyway (default 250 ms). */
+  holdMs?: number;
 }
 
 /**
@@ -48,6 +50,8 @@ export class OutboxRelay {
   private client: pg.Client | undefined;
   private holding = false;
   private loop: Promise<void> | undefined;
+  /** When each unpublished row was first seen (performance.now()), for `holdMs`. */
+  private firstSeen = new Map<string, number>();
 
   constructor(private readonly options: OutboxRelayOptions) {}
 
@@ -89,19 +93,20 @@ export class OutboxRelay {
         }
         this.wakeSignal.clear();
         const upto = await this.options.horizon.refresh();
-        const batch = await client.query<OutboxRow>(
-          `select ${OUTBOX_COLUMNS} from bus.outbox where published_at is null and seq <= $2 order by seq limit $1`,
-          [this.options.batchSize, upto.toString()],
+        const visible = await client.query<OutboxRow>(
+          `select ${OUTBOX_COLUMNS} from bus.outbox where published_at is null order by seq limit $1`,
+          [this.options.batchSize],
         );
+        const rows = this.publishable(visible.rows, upto);
         errorBackoff.reset();
-        if (batch.rows.length === 0) {
+        if (rows.length === 0) {
           // Rows above the horizon wait for transactions that were running when they appeared: look again shortly.
-          if (this.options.horizon.behind) await this.wakeSignal.wait(signal, horizonPoll.next());
+          if (visible.rows.length > 0 || this.options.horizon.behind) await this.wakeSignal.wait(signal, horizonPoll.next());
           else await this.wakeSignal.wait(signal);
           continue;
         }
         horizonPoll.reset();
-        const failed = await this.publishBatch(client, batch.rows);
+        const failed = await this.publishBatch(client, rows);
         if (failed) {
           await sleep(publishBackoff.next(), signal);
         } else {
@@ -176,6 +181,23 @@ export class OutboxRelay {
       }
     }
     return result;
+  }
+
+  /**
+   * The prefix of `rows` (visible, unpublished, in `seq` order) to publish now: rows up to the
+   * horizon, then rows visible for at least `holdMs` — a transaction that writes no event but
+   * stays open (a slow request, a stuck session) must not hold the topic back for longer; Kafka
+   * orders per key only, which a late row keeps (its key's later events are appended after it).
+   */
+  private publishable(rows: OutboxRow[], upto: bigint): OutboxRow[] {
+    const now = performance.now();
+    const seen = new Map<string, number>();
+    for (const row of rows) seen.set(String(row.seq), this.firstSeen.get(String(row.seq)) ?? now);
+    this.firstSeen = seen;
+    const holdMs = this.options.holdMs ?? 250;
+    let end = 0;
+    while (end < rows.length && (BigInt(rows[end]!.seq) <= upto || now - seen.get(String(rows[end]!.seq))! >= holdMs)) end++;
+    return rows.slice(0, end);
   }
 
   private async connection(): Promise<pg.Client> {
