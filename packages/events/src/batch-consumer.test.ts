@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/testing';
+import { createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/test-kit';
 import {
   BusTestbed,
   EffectSchema,

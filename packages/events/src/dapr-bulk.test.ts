@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '@taskgraph/runtime';
-import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/testing';
+import { createTestDatabase, type DaprSidecarDouble, startDaprSidecarDouble, type TestDatabase, waitFor } from '@taskgraph/test-kit';
 import { bulkRounds } from './dapr-bulk-publisher.js';
 import { BusTestbed, effectCount, openTestServiceDb, produce, Recorder, resetTables, sqlRows, taskEvent } from './fixtures/bus-harness.js';
 import { ensureBusSchema } from './index.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '@taskgraph/runtime';
-import { createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/testing';
+import { createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/test-kit';
 import fc from 'fast-check';
 import pg from 'pg';
 import { BusTestbed, type Call, effectCount, openTestServiceDb, pause, Recorder, resetTables, taskEvent } from './fixtures/bus-harness.js';
