@@ -22,7 +22,7 @@ export function createContext(caller: Caller, em: EntityManager): AuditContext {
     entries,
     causal: new CausalWait(em, caller.userId),
     history: new DataLoader((requests) => entries.historyPages(caller.userId, requests), {
-      cacheKeyFn: (r) => `${r.taskId}\u0000${r.first}\u0000${r.afterSeq ?? ''}`,
+      cacheKeyFn: (r) => `${r.taskId}\u0000${r.first}\u0000${r.afterSeq ?? ''}\u0000${r.minVersion ?? ''}`,
       maxBatchSize: 1000,
     }),
   };

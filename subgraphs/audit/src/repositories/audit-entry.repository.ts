@@ -22,6 +22,12 @@ export interface HistoryRequest {
   taskId: string;
   first: number;
   afterSeq: string | null;
+  /**
+   * The version the page must include (causal freshness): part of the request's identity, so a page
+   * read before that version was recorded is never reused for it (the gateway batches several
+   * events of one task into one entity fetch, and the later events wait longer).
+   */
+  minVersion?: number | undefined;
 }
 
 // occurred_at with microseconds in UTC: the exact keyset value for the log cursor.

@@ -31,6 +31,6 @@ export const Task = {
     const afterSeq = args.after ? decodeHistoryCursor(args.after) : null;
     if (!isUuid(task.id)) return toConnection({ edges: [], hasNextPage: false }, args.after);
     if (task.minVersion !== undefined) await ctx.causal.until(task.id, task.minVersion);
-    return toConnection(await ctx.history.load({ taskId: task.id, first: args.first, afterSeq }), args.after);
+    return toConnection(await ctx.history.load({ taskId: task.id, first: args.first, afterSeq, minVersion: task.minVersion }), args.after);
   },
 };
