@@ -1,6 +1,6 @@
 import type { Database } from '@taskgraph/runtime';
 import { LogHorizon } from './log-horizon.js';
-import { isoTime } from './outbox-row.js';
+import { isoTime, type OutboxRow } from './outbox-row.js';
 import type { Topic } from './topics.js';
 import { executeSql } from './tx-sql.js';
 
@@ -18,14 +18,8 @@ export interface LogRecord {
   publishedAgoMs: number | null;
 }
 
-interface Row {
-  seq: string;
-  id: string;
-  topic: string;
-  key: string;
-  type: string;
-  data: unknown;
-  occurred_at: Date | string;
+/** An outbox row as the reader selects it, with how long ago it was published. */
+interface Row extends Pick<OutboxRow, 'seq' | 'id' | 'topic' | 'key' | 'type' | 'data' | 'occurred_at'> {
   published_ago_ms: string | number | null;
 }
 
