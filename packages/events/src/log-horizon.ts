@@ -24,8 +24,11 @@ interface Observation {
  * `nextval` hands numbers out in time order. Take a snapshot S and let `head` be the greatest
  * `seq` visible in S. Any `seq` ≤ `head` was drawn before `head` was, so before S, by a
  * transaction that already had its xid: in S that transaction is either finished (its rows are
- * visible, or it aborted) or listed as running (`pg_snapshot_xip(S)`). Once a later snapshot's
- * xmin is above the greatest xid running in S, all of those have ended, and every row with a
+ * visible, or it aborted) or still running, and its xid is below the xid the observing statement
+ * draws after taking S (not merely below the greatest xid `pg_snapshot_xip(S)` lists: a running
+ * transaction whose xid is at or above S's xmax is not listed there, and relying on the list
+ * skipped such late rows — found by the property test). Once a later snapshot's xmin is above
+ * that observer xid, all of those have ended, and every row with a
  * `seq` ≤ `head` is visible to every later reader. Transactions that had no xid in S draw their
  * numbers later, above `head`. Per key, order is causal: a producer appends after it read the
  * previous version (which was committed, so its `seq` was drawn earlier).
@@ -78,8 +81,12 @@ export class LogHorizon {
     // One statement, one snapshot: pg_current_snapshot() is the statement's own snapshot, the one max(seq) is read in.
     const { rows } = await executeSql<Observation>(
       this.db.fork(),
+      // `xip_max` is this statement's own xid, drawn after its snapshot: every transaction that had
+      // an xid when the snapshot was taken has a lower one. The snapshot's own xip list is not
+      // enough: a transaction can hold an xid at or above the snapshot's xmax (assigned but not
+      // yet below latestCompletedXid) without being listed, and still append a lower seq.
       `select pg_snapshot_xmin(s.snap)::text as xmin,
-              (select max(x) from pg_snapshot_xip(s.snap) as x)::text as xip_max,
+              pg_current_xact_id()::text as xip_max,
               (select coalesce(max(seq), 0) from bus.outbox)::text as head
          from (select pg_current_snapshot() as snap) as s`,
     );
