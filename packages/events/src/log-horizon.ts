@@ -62,9 +62,14 @@ export class LogHorizon {
    */
   refresh(): Promise<bigint> {
     if (!this.running) {
-      this.running = this.observe().finally(() => {
-        this.running = undefined;
-      });
+      // A head can only be confirmed by a later snapshot (one taken after the observer's own xid
+      // ended): when the first look leaves it pending, look once more at once, so an idle log is
+      // final after one refresh (a new group's `latest` is the head, not 0).
+      this.running = this.observe()
+        .then((safe) => (this.candidates.length > 0 ? this.observe() : safe))
+        .finally(() => {
+          this.running = undefined;
+        });
       return this.running;
     }
     // One is in flight, started before this call: wait for the next one, shared by every caller queued meanwhile.
