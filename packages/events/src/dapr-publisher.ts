@@ -1,6 +1,6 @@
 import { contextFromTraceparent, inSpan, SpanKind, traceHeaders } from '@taskgraph/runtime';
 import { callDapr } from './dapr-http.js';
-import { toCloudEvent } from './envelope.js';
+import { serviceOfSource, toCloudEvent } from './envelope.js';
 import type { DaprSidecarConfig } from './event-bus-options.js';
 import { type OutboxRow, rowToOutboxEvent } from './outbox-row.js';
 
@@ -16,7 +16,7 @@ export async function publishToDapr(config: DaprSidecarConfig, row: OutboxRow, t
   const event = rowToOutboxEvent(row);
   // A PRODUCER span continuing the row's trace; its context goes to daprd as the `traceparent`
   // header, which daprd puts into the CloudEvent it hands to Kafka (replacing ours) and every delivery.
-  const service = event.source?.split('/').pop() || 'taskgraph';
+  const service = serviceOfSource(event.source);
   const attributes = { 'messaging.destination.name': event.topic, 'messaging.message.id': event.id };
   await inSpan(
     service,

@@ -51,6 +51,9 @@ export interface DeliveredEvent<K extends EventType = EventType> {
   traceparent?: string | undefined;
 }
 
+/** `taskgraph/tasks` → `tasks`: the producing service named by an event's `source` (for its spans). */
+export const serviceOfSource = (source: string | undefined): string => source?.split('/').pop() || 'taskgraph';
+
 export function toCloudEvent(event: OutboxEvent, seq: string): CloudEvent {
   return {
     specversion: '1.0',

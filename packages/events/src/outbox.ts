@@ -1,5 +1,5 @@
 import { currentTraceparent, type EntityManager, inSpan, SpanKind } from '@taskgraph/runtime';
-import type { OutboxEvent } from './envelope.js';
+import { type OutboxEvent, serviceOfSource } from './envelope.js';
 
 /** NOTIFY channel raised when rows are appended (embedded consumers and the relay LISTEN on it). */
 export const OUTBOX_CHANNEL = 'bus_outbox';
@@ -20,9 +20,6 @@ export async function appendToOutbox(tx: EntityManager, events: readonly OutboxE
     insertRows(tx, events, currentTraceparent()),
   );
 }
-
-/** `taskgraph/tasks` → `tasks` (the producing service, for its span). */
-const serviceOfSource = (source: string | undefined): string => source?.split('/').pop() || 'taskgraph';
 
 async function insertRows(tx: EntityManager, events: readonly OutboxEvent[], traceparent: string | undefined): Promise<void> {
   const connection = tx.getConnection();
