@@ -11,6 +11,8 @@ import { fanout } from './benchmarks/fanout.js';
 import { gatewayQuery } from './benchmarks/gateway-query.js';
 import { nPlusOne } from './benchmarks/n-plus-one.js';
 import { realtimeLatency } from './benchmarks/realtime-latency.js';
+import { relayThroughput } from './benchmarks/relay.js';
+import { retentionSoak } from './benchmarks/retention.js';
 import type { BenchContext, Benchmark, BenchOutput, SummaryRow } from './lib/benchmark.js';
 import { machine, repoRoot, table, verdict, writeSections } from './lib/report.js';
 
@@ -18,7 +20,7 @@ import { machine, repoRoot, table, verdict, writeSections } from './lib/report.j
 process.env.TZ = 'UTC';
 process.env.LOG_LEVEL ??= 'silent';
 
-const BENCHMARKS: Benchmark[] = [gatewayQuery, realtimeLatency, fanout, eventThroughput, nPlusOne];
+const BENCHMARKS: Benchmark[] = [gatewayQuery, realtimeLatency, fanout, eventThroughput, nPlusOne, relayThroughput, retentionSoak];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

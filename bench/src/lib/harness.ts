@@ -31,11 +31,12 @@ export function profileDir(bench: string, processName: string): string {
   return dir;
 }
 
-/** Starts the subgraphs + Postgres process; `profile` names a CPU profile directory. */
-export async function startSystemChild(options: { profile?: string } = {}): Promise<RunningSystemChild> {
+/** Starts the subgraphs + Postgres process; `profile` names a CPU profile directory, `env` adds to its environment (and its children's). */
+export async function startSystemChild(options: { profile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningSystemChild> {
   const child = startChild<SystemInfo>(procPath('system'), {
     name: 'system',
     execArgv: options.profile ? cpuProfileFlags(options.profile) : [],
+    ...(options.env ? { env: options.env } : {}),
   });
   const info = await child.ready;
   const tmp = mkdtempSync(join(tmpdir(), 'taskgraph-supergraph-'));

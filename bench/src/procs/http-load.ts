@@ -20,6 +20,13 @@ export interface HttpLoadRequest {
   durationMs: number;
   /** Stop after this many recorded requests (0 = no limit). */
   maxRequests?: number;
+  /**
+   * Open loop: send `rate` requests per second on a fixed schedule (at most `concurrency` in flight;
+   * a send due while all are busy waits for one) instead of `concurrency` closed loops.
+   */
+  rate?: number;
+  /** Return every recorded request as `[sent at (monotonic ms), latency ms, ok]` in `timeline`. */
+  timeline?: boolean;
 }
 
 export interface HttpLoadResult {
@@ -33,6 +40,7 @@ export interface HttpLoadResult {
   /** Monotonic ms (cross-process clock) of the measured phase. */
   startedAt: number;
   endedAt: number;
+  timeline?: [number, number, boolean][];
 }
 
 let counter = 0;
@@ -43,6 +51,7 @@ async function run(request: HttpLoadRequest): Promise<HttpLoadResult> {
   const bodies = Array.isArray(request.body) ? request.body : [request.body];
   const headers = { 'content-type': 'application/json', ...request.headers };
   const latencies: number[] = [];
+  const timeline: [number, number, boolean][] = [];
   let errors = 0;
   let firstError: string | undefined;
   let recording = false;
@@ -64,6 +73,7 @@ async function run(request: HttpLoadRequest): Promise<HttpLoadResult> {
     if (!recording) return;
     requests++;
     latencies.push(monotonicMs() - t0);
+    if (request.timeline) timeline.push([t0, monotonicMs() - t0, failure === undefined]);
     if (failure) {
       errors++;
       firstError ??= failure;
@@ -74,6 +84,39 @@ async function run(request: HttpLoadRequest): Promise<HttpLoadResult> {
     const template = bodies[i % bodies.length] as string;
     while (!until()) await once(template);
   };
+  if (request.rate) {
+    const rate = request.rate;
+    const openLoop = async (from: number, durationMs: number, record: boolean) => {
+      recording = record;
+      const inFlight = new Set<Promise<void>>();
+      for (let i = 0; ; i++) {
+        const due = from + (i * 1000) / rate;
+        if (due >= from + durationMs || (maxRequests > 0 && requests >= maxRequests)) break;
+        const wait = due - monotonicMs();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        while (inFlight.size >= request.concurrency) await Promise.race(inFlight);
+        const sent: Promise<void> = once(bodies[i % bodies.length] as string).finally(() => inFlight.delete(sent));
+        inFlight.add(sent);
+      }
+      await Promise.all(inFlight);
+    };
+    await openLoop(monotonicMs(), request.warmupMs, false);
+    const startedAt = monotonicMs();
+    await openLoop(startedAt, request.durationMs, true);
+    const endedAt = monotonicMs();
+    await pool.close();
+    return {
+      requests,
+      errors,
+      ...(firstError ? { firstError } : {}),
+      elapsedMs: endedAt - startedAt,
+      throughput: (requests - errors) / ((endedAt - startedAt) / 1000),
+      latency: summarize(latencies),
+      startedAt,
+      endedAt,
+      ...(request.timeline ? { timeline } : {}),
+    };
+  }
   const warmEnd = monotonicMs() + request.warmupMs;
   await Promise.all(Array.from({ length: request.concurrency }, (_, i) => loop(i, () => monotonicMs() >= warmEnd)));
   recording = true;

@@ -154,3 +154,29 @@ test('only one pruner runs at a time', async () => {
   await holder.end();
   expect(await pruneBus({ db, logger, mode: 'embedded', retentionMs: HOUR })).toBeDefined();
 });
+
+test('embedded: a group stopped for longer than the retention but not past the group expiry keeps its events', async () => {
+  const taskId = randomUUID();
+  await produce(
+    db,
+    Array.from({ length: 6 }, (_, i) => taskEvent(taskId, i + 1)),
+  );
+  const third = (await sqlRows<{ seq: string }>(db, 'select seq::text as seq from bus.outbox order by seq offset 2 limit 1'))[0]!.seq;
+  // `audit` consumed 3 of 6, then its process stopped an hour ago (nobody touched its offset since);
+  // every event is a day old, past a 1-minute retention.
+  await age(
+    `insert into bus.consumer_offsets (consumer_group, topic, seq, updated_at) values ('audit', 'task-events', ?, now() - interval '1 hour')`,
+    [third],
+  );
+  await age(`update bus.outbox set occurred_at = now() - interval '1 day'`);
+
+  const kept = await pruneBus({ db, logger, mode: 'embedded', retentionMs: 60_000, groupExpiryMs: 2 * HOUR, pauseMs: 0 });
+  expect(kept).toMatchObject({ outbox: 3, abandonedGroups: 0, heldBack: { 'task-events': 3 } });
+  expect(await count('bus.outbox')).toBe(3);
+  expect(await sqlRows(db, "select 1 from bus.consumer_offsets where consumer_group = 'audit'")).toHaveLength(1);
+
+  // Past the expiry the group is gone, and with it what it held back.
+  const gone = await pruneBus({ db, logger, mode: 'embedded', retentionMs: 60_000, groupExpiryMs: HOUR / 2, pauseMs: 0 });
+  expect(gone).toMatchObject({ outbox: 3, abandonedGroups: 1 });
+  expect(await count('bus.outbox')).toBe(0);
+});

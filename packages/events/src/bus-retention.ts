@@ -12,6 +12,12 @@ export interface BusRetentionOptions {
   retentionMs: number;
   /** Embedded: outbox rows are the log (kept until every live group consumed them); dapr: kept until published. */
   mode: 'embedded' | 'dapr';
+  /**
+   * `BUS_GROUP_EXPIRY_SECONDS`: a consumer group whose offset nobody touched for this long is gone
+   * (its offset row is removed and holds nothing back); default 7 days. Independent of the
+   * retention, so a group paused for longer than a short retention still keeps its events.
+   */
+  groupExpiryMs?: number;
   /** Rows deleted per statement (default 1,000): each batch is its own short transaction. */
   batchSize?: number;
   /** Pause between batches, so pruning never hogs the database (default 10 ms). */
@@ -30,6 +36,7 @@ export interface PruneReport {
 
 const DAY_MS = 86_400_000;
 export const DEFAULT_BUS_RETENTION_MS = 7 * DAY_MS;
+export const DEFAULT_BUS_GROUP_EXPIRY_MS = 7 * DAY_MS;
 
 /**
  * Bounded storage for schema `bus` (ARCHITECTURE §3): deletes outbox rows, processed-event markers
@@ -39,9 +46,11 @@ export const DEFAULT_BUS_RETENTION_MS = 7 * DAY_MS;
  *
  * - `bus.outbox` (embedded): a row goes only when every live consumer group of its topic is past
  *   it; what a live group still has to consume is kept and reported as `heldBack` (lag), never
- *   pruned. A group is live while its process touches its offset row (every consumer does on start
- *   and every hour); a group untouched for longer than the retention belongs to a process that is
- *   gone (e.g. a sync instance of an earlier run): its offset row is removed and it holds nothing back.
+ *   pruned. A group is live while its process touches its offset row (its consumers on every batch,
+ *   its retention runner every round); a group untouched for longer than `groupExpiryMs` belongs
+ *   to a process that is gone (e.g. a sync instance of an earlier run): its offset row is removed
+ *   and it holds nothing back. A group merely stopped for a while (paused, crashed, deploying)
+ *   keeps its events however short the retention is.
  * - `bus.outbox` (dapr): a row goes once published (the broker has it) and older than the retention.
  * - `bus.processed_events`: markers older than the retention. Redeliveries inside the window are
  *   still deduplicated; the broker's own retention should not exceed this one.
@@ -50,11 +59,12 @@ export const DEFAULT_BUS_RETENTION_MS = 7 * DAY_MS;
 export async function pruneBus(options: BusRetentionOptions): Promise<PruneReport | undefined> {
   const em = options.db.fork();
   const cutoff = new Date(Date.now() - options.retentionMs);
+  const expired = new Date(Date.now() - (options.groupExpiryMs ?? DEFAULT_BUS_GROUP_EXPIRY_MS));
   const report: PruneReport = { outbox: 0, processedEvents: 0, deadLetters: 0, abandonedGroups: 0, heldBack: {} };
   const locked = await em.transactional(async (tx) => {
     const { rows } = await executeSql<{ ok: boolean }>(tx, 'select pg_try_advisory_xact_lock(?) as ok', [BUS_PRUNE_LOCK]);
     if (!rows[0]?.ok) return false;
-    const abandoned = await executeSql(tx, 'delete from bus.consumer_offsets where updated_at < ?', [cutoff]);
+    const abandoned = await executeSql(tx, 'delete from bus.consumer_offsets where updated_at < ?', [expired]);
     report.abandonedGroups = abandoned.affectedRows;
     return true;
   });

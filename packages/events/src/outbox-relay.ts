@@ -8,6 +8,9 @@ import { WakeSignal } from './wake-signal.js';
 /** Session advisory lock held by the one active relay (any process, any service). */
 export const OUTBOX_RELAY_LOCK = 7_301_002;
 
+/** After the sidecar refused bulk publish as unavailable, rounds go one publish per row for this long before bulk is tried again. */
+export const BULK_RETRY_MS = 60_000;
+
 export interface OutboxRelayOptions {
   /** Postgres server holding `bus`. */
   url: string;
@@ -18,7 +21,8 @@ export interface OutboxRelayOptions {
   /**
    * Sends rows of one topic, at most one per key, in one request (Dapr bulk publish): resolves with
    * what was and was not accepted; rejects with `BulkPublishUnavailable` to fall back to `publish`
-   * per row, or with another error when nothing was accepted. Absent: one request per row.
+   * per row, or with another error when nothing was accepted. Absent: one request per row (the
+   * rows of a round, at most one per key, are sent concurrently).
    */
   publishBulk?(topic: string, rows: OutboxRow[], signal: AbortSignal): Promise<BulkPublishResult>;
   /** Most rows per bulk request (default 100). */
@@ -52,6 +56,8 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   /** When each unpublished row was first seen (performance.now()), for `holdMs`. */
   private firstSeen = new Map<string, number>();
+  /** performance.now() until which bulk publish is not tried again (the sidecar refused it as unavailable). */
+  private bulkUnavailableUntil = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {}
 
@@ -130,7 +136,7 @@ export class OutboxRelay {
   private async publishBatch(client: pg.Client, rows: OutboxRow[]): Promise<boolean> {
     const published: string[] = [];
     let failed = false;
-    const rounds = this.options.publishBulk ? bulkRounds(rows, this.options.maxBulk ?? 100) : rows.map((row) => [row]);
+    const rounds = bulkRounds(rows, this.options.maxBulk ?? 100);
     for (const round of rounds) {
       if (this.abort.signal.aborted) break;
       const result = await this.publishRound(round);
@@ -148,10 +154,15 @@ export class OutboxRelay {
     return failed;
   }
 
-  /** One round: a bulk request (several rows), or one publish (a single row, or the fallback row by row). */
+  /**
+   * One round (rows of one topic, at most one per key): a bulk request, or one publish per row, all
+   * of the round at once — no two of them share a key, so per-key order does not depend on which
+   * lands first. A sidecar without the bulk API (`BulkPublishUnavailable`) is asked again only
+   * after `BULK_RETRY_MS`, not on every round.
+   */
   private async publishRound(rows: OutboxRow[]): Promise<BulkPublishResult> {
     const bulk = this.options.publishBulk;
-    if (bulk && rows.length > 1) {
+    if (bulk && rows.length > 1 && performance.now() >= this.bulkUnavailableUntil) {
       try {
         const result = await bulk(rows[0]!.topic, rows, this.abort.signal);
         if (result.error)
@@ -162,23 +173,31 @@ export class OutboxRelay {
           this.options.logger.warn({ err: error, topic: rows[0]!.topic, rows: rows.length }, 'bulk publish failed; will retry');
           return { published: [], failed: rows.map((row) => String(row.seq)) };
         }
-        this.options.logger.warn({ err: error }, 'bulk publish unavailable; publishing one by one');
+        this.bulkUnavailableUntil = performance.now() + BULK_RETRY_MS;
+        this.options.logger.warn({ err: error, retryMs: BULK_RETRY_MS }, 'bulk publish unavailable; publishing one by one');
       }
     }
     const result: BulkPublishResult = { published: [], failed: [] };
-    for (const row of rows) {
-      // After a failure (or on close) the rest is not tried: the sidecar or the broker is down, back off first.
-      if (this.abort.signal.aborted || result.failed.length > 0) {
-        result.failed.push(String(row.seq));
-        continue;
-      }
-      try {
-        await this.options.publish(row, this.abort.signal);
-        result.published.push(String(row.seq));
-      } catch (error) {
-        this.options.logger.warn({ err: error, eventId: row.id, seq: String(row.seq), topic: row.topic }, 'publish failed; will retry');
-        result.failed.push(String(row.seq));
-      }
+    let firstError: { err: unknown; row: OutboxRow } | undefined;
+    const outcomes = await Promise.all(
+      rows.map(async (row) => {
+        if (this.abort.signal.aborted) return false;
+        try {
+          await this.options.publish(row, this.abort.signal);
+          return true;
+        } catch (error) {
+          firstError ??= { err: error, row };
+          return false;
+        }
+      }),
+    );
+    for (const [i, row] of rows.entries()) (outcomes[i] ? result.published : result.failed).push(String(row.seq));
+    if (firstError) {
+      const { err, row } = firstError;
+      this.options.logger.warn(
+        { err, eventId: row.id, seq: String(row.seq), topic: row.topic, failed: result.failed.length },
+        'publish failed; will retry',
+      );
     }
     return result;
   }
