@@ -2,7 +2,7 @@
  * The service registry (packages/runtime/src/services.ts) is the one place a service's name, port, Dapr
  * app-id and URL variable are written; the deployment files are checked against it here.
  */
-import { SUBGRAPH_SERVICES } from '@taskgraph/runtime';
+import { GATEWAY_NODE_OPTIONS, SUBGRAPH_SERVICES } from '@taskgraph/runtime';
 import { repoPath } from './support/apps.js';
 import { renderKustomization } from './support/kustomize.js';
 import { parseYamlFile } from './support/manifest.js';
@@ -37,6 +37,15 @@ describe.each(['minikube', 'cloud'])('k8s/overlays/%s agrees with the service re
 
   it('deploys exactly the registry apps (app-id, app-port, Service port) and points the gateway at each subgraph', () => {
     expect(k8sRegistryProblems(objects)).toEqual([]);
+  });
+
+  it('starts the gateway with its heap flags (GATEWAY_NODE_OPTIONS), as the launcher does', () => {
+    const gateway = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'gateway')!;
+    const env: { name: string; value?: string }[] = gateway.spec.template.spec.containers.find(
+      (c: { name: string }) => c.name === 'gateway',
+    ).env;
+    const nodeOptions = env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+    expect(nodeOptions.split(/\s+/)).toEqual(expect.arrayContaining(GATEWAY_NODE_OPTIONS.split(' ')));
   });
 
   it('reports drift in the gateway’s subgraph URLs and an app-port', () => {

@@ -36,6 +36,9 @@ async function startMulti(): Promise<SystemUnderTest> {
       // The launcher's gateway only seeds (hundreds of mutations at once): no per-user rate/concurrency limits.
       env: {
         ...process.env,
+        // The system process runs with NODE_ENV=production (harness.ts); these services keep the
+        // development configuration they always had here (production would require real secrets).
+        NODE_ENV: 'development',
         NODE_OPTIONS: '',
         LOG_LEVEL: 'warn',
         GATEWAY_RATE_LIMIT_PER_SECOND: '1000000',

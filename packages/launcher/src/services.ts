@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { GATEWAY_SERVICE as GATEWAY, SUBGRAPH_SERVICES as REGISTRY, SUBGRAPH_NAMES } from '@taskgraph/runtime';
+import { GATEWAY_SERVICE as GATEWAY, GATEWAY_NODE_OPTIONS, SUBGRAPH_SERVICES as REGISTRY, SUBGRAPH_NAMES } from '@taskgraph/runtime';
 import type { ChildSpec } from './supervisor.js';
 
 /** A service the launcher runs: its name, package (whose `dist/index.js` is the process entry) and default port. */
@@ -89,7 +89,13 @@ export function planServices(options: PlanOptions): {
   const gateway = {
     name: GATEWAY_SERVICE.name,
     entry: entryOf(GATEWAY_SERVICE.packageName),
-    env: { ...gatewayBase, ...urls, ...ownPorts(GATEWAY_SERVICE) },
+    // The gateway's heap flags (young generation sized for its per-request garbage), after any inherited ones.
+    env: {
+      ...gatewayBase,
+      ...urls,
+      ...ownPorts(GATEWAY_SERVICE),
+      NODE_OPTIONS: [inherited.NODE_OPTIONS, GATEWAY_NODE_OPTIONS].filter(Boolean).join(' '),
+    },
     healthUrl: healthUrl(GATEWAY_SERVICE),
   };
   return {
