@@ -47,9 +47,10 @@ export function areaOf(url: string, functionName: string): string {
  * Self time by area and function from the newest `.cpuprofile` in `dir`, counting only samples
  * between `fromMs` and `toMs` (monotonic ms, the clock V8 stamps samples with) when given.
  */
-export function summarizeProfile(dir: string, fromMs?: number, toMs?: number, top = 12): ProfileSummary | undefined {
+export function summarizeProfile(dir: string, fromMs?: number, toMs?: number, top = 12, pid?: number): ProfileSummary | undefined {
+  // Node names the file CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile.
   const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile'))
+    .filter((f) => f.endsWith('.cpuprofile') && (pid === undefined || f.split('.')[3] === String(pid)))
     .sort();
   const file = files.at(-1);
   if (!file) return undefined;

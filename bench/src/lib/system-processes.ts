@@ -2,6 +2,7 @@ import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, DEV_JWT_SECRET, signDevToken 
 import { startLauncher } from '@taskgraph/launcher';
 import { createLogger } from '@taskgraph/runtime';
 import { createTestDatabase, type GraphQLResult, startSystem } from '@taskgraph/testing';
+import { cpuProfileFlags } from './cpuprofile.js';
 
 /**
  * How the benchmark system runs its subgraphs: `single` = all in the system process (`startSystem`),
@@ -26,7 +27,11 @@ export interface SystemUnderTest {
   close(): Promise<void>;
 }
 
-async function startMulti(): Promise<SystemUnderTest> {
+/**
+ * `profileDir`: each service process writes its `--cpu-prof` file there (file names carry the pid;
+ * `summarizeProfile(dir, from, to, top, pid)` picks one).
+ */
+async function startMulti(profileDir?: string): Promise<SystemUnderTest> {
   const db = await createTestDatabase('system');
   const logger = createLogger('bench-launcher', 'warn');
   try {
@@ -46,6 +51,7 @@ async function startMulti(): Promise<SystemUnderTest> {
         GATEWAY_MAX_IN_FLIGHT_PER_USER: '100000',
       },
       logger,
+      ...(profileDir ? { nodeArgs: cpuProfileFlags(profileDir) } : {}),
     });
     const pids = Object.fromEntries(
       launcher.children.filter((c) => c.name in launcher.subgraphUrls).map((c) => [c.name, c.pid() ?? Number.NaN]),
@@ -77,8 +83,8 @@ async function startMulti(): Promise<SystemUnderTest> {
 }
 
 /** Starts the subgraphs on a fresh database on `TEST_DATABASE_URL`'s server, laid out as `model`. */
-export async function startSystemUnderTest(model: ProcessModel): Promise<SystemUnderTest> {
-  if (model === 'multi') return startMulti();
+export async function startSystemUnderTest(model: ProcessModel, profileDir?: string): Promise<SystemUnderTest> {
+  if (model === 'multi') return startMulti(profileDir);
   const system = await startSystem();
   return {
     model,

@@ -58,9 +58,10 @@ async function run(request: HttpLoadRequest): Promise<HttpLoadResult> {
   let requests = 0;
   const maxRequests = request.maxRequests ?? 0;
 
-  const once = async (template: string): Promise<void> => {
+  /** One request; its latency counts from `scheduledAt` when given (open loop: a send that waited for a connection is late). */
+  const once = async (template: string, scheduledAt?: number): Promise<void> => {
     const body = template.includes('__N__') ? template.replaceAll('__N__', `${process.pid}-${++counter}`) : template;
-    const t0 = monotonicMs();
+    const t0 = scheduledAt ?? monotonicMs();
     let failure: string | undefined;
     try {
       const res = await pool.request({ path: url.pathname, method: 'POST', headers, body });
@@ -95,7 +96,7 @@ async function run(request: HttpLoadRequest): Promise<HttpLoadResult> {
         const wait = due - monotonicMs();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         while (inFlight.size >= request.concurrency) await Promise.race(inFlight);
-        const sent: Promise<void> = once(bodies[i % bodies.length] as string).finally(() => inFlight.delete(sent));
+        const sent: Promise<void> = once(bodies[i % bodies.length] as string, due).finally(() => inFlight.delete(sent));
         inFlight.add(sent);
       }
       await Promise.all(inFlight);

@@ -5,7 +5,7 @@
  * child process (`@taskgraph/launcher`, as `npm start` runs them). Gateways and load clients run
  * in other processes.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeSupergraph, subgraphSdlPath } from '@taskgraph/gateway';
@@ -49,7 +49,11 @@ await serveParent<State>(
     const postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), persistent: false });
     process.env.TEST_DATABASE_URL = postgres.url;
     try {
-      const system = await startSystemUnderTest(processModel());
+      // With `--cpu-prof-dir` (a profiled benchmark), the service processes of `multi` profile too, into `services/`.
+      const profiled = process.execArgv.indexOf('--cpu-prof-dir');
+      const servicesProfileDir = profiled >= 0 ? join(process.execArgv[profiled + 1]!, 'services') : undefined;
+      if (servicesProfileDir) mkdirSync(servicesProfileDir, { recursive: true });
+      const system = await startSystemUnderTest(processModel(), servicesProfileDir);
       const subgraphs = Object.entries(system.subgraphs).map(([name, url]) => ({
         name,
         url,

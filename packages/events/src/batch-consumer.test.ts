@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '@taskgraph/runtime';
+import type { Database, EntityManager } from '@taskgraph/runtime';
 import { createTestDatabase, type TestDatabase, waitFor } from '@taskgraph/test-kit';
 import {
   BusTestbed,
@@ -13,7 +13,7 @@ import {
   sqlRows,
   taskEvent,
 } from './fixtures/bus-harness.js';
-import { ensureBusSchema, onCommit, Topic } from './index.js';
+import { type DeliveredEvent, ensureBusSchema, onCommit, Topic } from './index.js';
 import { executeSql } from './tx-sql.js';
 
 /** Embedded consumer groups handle a batch of events per transaction, each event in its own savepoint. */
@@ -137,4 +137,85 @@ test('an after-commit effect sees its transaction committed', async () => {
   await waitFor('effects', () => seen.length === 30);
   await Promise.all(waiting);
   expect(seen).toEqual(range(30).map(() => 1));
+});
+
+/** A batch handler taking every event of task `mine` (effects written in the batch's savepoint); `fail` makes a call throw after writing. */
+function oddTaker(mine: () => string, batches: number[][], fail: () => boolean) {
+  const version = (e: { data: unknown }) => (e.data as { version: number }).version;
+  return async (events: readonly DeliveredEvent[], tx: EntityManager) => {
+    const taken = events.filter((e) => e.key === mine());
+    batches.push(taken.map(version));
+    for (const e of taken) tx.create(EffectSchema, { group: 'audit', eventId: e.id, taskId: e.key, version: version(e), seq: e.seq });
+    await tx.flush();
+    if (fail()) throw new Error('batch handler failure');
+    return new Set(taken.map((e) => e.id));
+  };
+}
+
+test('a batch handler takes what it can in one go, the handler the rest; a retry before its events commits none of them early', async () => {
+  const recorder = new Recorder();
+  const batches: number[][] = [];
+  const odd = randomUUID();
+  const even = randomUUID();
+  await testbed.startConsumer({
+    overrides: { consumerBatchMs: 60_000 },
+    subscriptions: [
+      {
+        ...recorder.subscription('audit', (call, attempt) => (call.version === 2 && attempt === 1 ? 'RETRY' : 'SUCCESS')),
+        batchHandler: oddTaker(
+          () => odd,
+          batches,
+          () => false,
+        ),
+      },
+    ],
+  });
+  // Interleaved: odd v1, even v1, odd v2, even v2, …
+  await produce(
+    db,
+    range(6).flatMap((v) => [taskEvent(odd, v), taskEvent(even, v)]),
+  );
+  await waitFor('12 effects', async () => (await effectCount(db, 'audit')) === 12);
+  const rows = await effects(db, 'audit');
+  for (const task of [odd, even]) expect(rows.filter((r) => r.taskId === task).map((r) => r.version)).toEqual(range(6));
+  expect(recorder.duplicates).toEqual([]);
+  // even v2 asked to be retried while odd v3–v6 (after it) were the batch handler's: nothing
+  // committed, the rows before it ran alone (even v1's handler again, its first run rolled back),
+  // then the rest with even v2 first.
+  expect(batches).toEqual([range(6), [1, 2], [3, 4, 5, 6]]);
+  expect(recorder.callsOf('audit').map((c) => c.version)).toEqual([1, 2, 1, 2, 3, 4, 5, 6]);
+  expect(recorder.callsOf('audit').every((c) => c.taskId === even)).toBe(true);
+});
+
+test('a batch handler that fails is rolled back; every event then goes to the handler, once', async () => {
+  const recorder = new Recorder();
+  const batches: number[][] = [];
+  const odd = randomUUID();
+  const even = randomUUID();
+  let failures = 1;
+  await testbed.startConsumer({
+    overrides: { consumerBatchMs: 60_000 },
+    subscriptions: [
+      {
+        ...recorder.subscription('audit'),
+        batchHandler: oddTaker(
+          () => odd,
+          batches,
+          () => failures-- > 0,
+        ),
+      },
+    ],
+  });
+  await produce(
+    db,
+    range(6).flatMap((v) => [taskEvent(odd, v), taskEvent(even, v)]),
+  );
+  await waitFor('12 effects', async () => (await effectCount(db, 'audit')) === 12);
+  const rows = await effects(db, 'audit');
+  for (const task of [odd, even]) expect(rows.filter((r) => r.taskId === task).map((r) => r.version)).toEqual(range(6));
+  expect(recorder.duplicates).toEqual([]);
+  expect(batches[0]).toEqual(range(6));
+  const calls = recorder.callsOf('audit');
+  expect(calls).toHaveLength(12 - batches.slice(1).flat().length);
+  expect(new Set(calls.map((c) => c.eventId)).size).toBe(calls.length);
 });

@@ -1,4 +1,4 @@
-import type { Database, EntityManager, Logger, Metrics } from '@taskgraph/runtime';
+import { type Database, type EntityManager, type Logger, type Metrics, runStatement } from '@taskgraph/runtime';
 import { Backoff, type BackoffOptions, sleep } from './backoff.js';
 import { type BatchContext, handleBatch } from './batch-handler.js';
 import type { Subscription } from './bus.js';
@@ -134,10 +134,11 @@ export class EmbeddedConsumer {
       this.lastReadFull = false;
       return [];
     }
-    const { rows } = await executeSql<OutboxRow>(
+    const { rows } = await runStatement<OutboxRow>(
       this.options.db.fork(),
-      `select ${OUTBOX_COLUMNS} from bus.outbox where topic = ? and seq > ? and seq <= ? order by seq limit ?`,
+      `select ${OUTBOX_COLUMNS} from bus.outbox where topic = $1 and seq > $2 and seq <= $3 order by seq limit $4`,
       [this.subscription.topic, this.offset, upto.toString(), batchSize],
+      { prepared: true },
     );
     this.lastReadFull = rows.length === batchSize;
     return rows;
@@ -152,19 +153,21 @@ export class EmbeddedConsumer {
   private async processRows(rows: OutboxRow[]): Promise<void> {
     const backoff = new Backoff(this.options.backoff);
     let index = 0;
+    let take = this.options.maxBatch;
     while (index < rows.length && !this.abort.signal.aborted) {
       // Another process of the group already moved past it (see claimOffset).
       if (BigInt(String(rows[index]!.seq)) <= BigInt(this.offset)) {
         index += 1;
         continue;
       }
-      const end = Math.min(rows.length, index + this.options.maxBatch);
+      const end = Math.min(rows.length, index + take);
       const step = await handleBatch(this.batchContext(), rows.slice(index, end));
       if (step === 'resync') {
         if (await this.resync()) return;
         await sleep(backoff.next(), this.abort.signal);
         continue;
       }
+      take = step.redo ?? this.options.maxBatch;
       this.offset = step.offset;
       if (step.handled > 0) backoff.reset();
       index += step.handled;
@@ -193,10 +196,11 @@ export class EmbeddedConsumer {
    * order. Rolled back with the handler's writes on RETRY.
    */
   private async claimOffset(em: EntityManager, seq: string, from: string): Promise<boolean> {
-    const { affectedRows } = await executeSql(
+    const { affectedRows } = await runStatement(
       em,
-      'update bus.consumer_offsets set seq = ?, updated_at = now() where consumer_group = ? and topic = ? and seq = ?',
+      'update bus.consumer_offsets set seq = $1, updated_at = now() where consumer_group = $2 and topic = $3 and seq = $4',
       [seq, this.subscription.group, this.subscription.topic, from],
+      { prepared: true },
     );
     return affectedRows === 1;
   }

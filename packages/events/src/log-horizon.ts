@@ -1,5 +1,5 @@
 import type { Database } from '@taskgraph/runtime';
-import { executeSql } from './tx-sql.js';
+import { runStatement } from '@taskgraph/runtime';
 
 /** A log head seen in one snapshot, final once every transaction running in that snapshot ended. */
 interface Candidate {
@@ -24,19 +24,19 @@ interface Observation {
  * `nextval` hands numbers out in time order. Take a snapshot S and let `head` be the greatest
  * `seq` visible in S. Any `seq` ≤ `head` was drawn before `head` was, so before S, by a
  * transaction that already had its xid: in S that transaction is either finished (its rows are
- * visible, or it aborted) or still running, and its xid is below the xid the observing statement
- * draws after taking S (not merely below the greatest xid `pg_snapshot_xip(S)` lists: a running
+ * visible, or it aborted) or still running, and its xid is below the next xid to be assigned,
+ * read after taking S (not merely below the greatest xid `pg_snapshot_xip(S)` lists: a running
  * transaction whose xid is at or above S's xmax is not listed there, and relying on the list
- * skipped such late rows — found by the property test). Once a later snapshot's xmin is above
- * that observer xid, all of those have ended, and every row with a
+ * skipped such late rows — found by the property test). Once a later snapshot's xmin reaches
+ * that next xid, all of those have ended, and every row with a
  * `seq` ≤ `head` is visible to every later reader. Transactions that had no xid in S draw their
  * numbers later, above `head`. Per key, order is causal: a producer appends after it read the
  * previous version (which was committed, so its `seq` was drawn earlier).
  *
  * The cost: a row becomes readable once the transactions that were running when it became
  * visible have ended (usually a few milliseconds; a long-running writing transaction anywhere on
- * the server holds every consumer back, and shows as lag). One query per refresh, shared by all
- * the consumers of a process.
+ * the server holds every consumer back, and shows as lag). One read-only query per refresh (it
+ * assigns no xid and writes no WAL), shared by all the consumers of a process.
  */
 export class LogHorizon {
   private safe = 0n;
@@ -62,8 +62,8 @@ export class LogHorizon {
    */
   refresh(): Promise<bigint> {
     if (!this.running) {
-      // A head can only be confirmed by a later snapshot (one taken after the observer's own xid
-      // ended): when the first look leaves it pending, look once more at once, so an idle log is
+      // A head can only be confirmed by a later snapshot (one whose xmin reached the bound read
+      // with it): when the first look leaves it pending, look once more at once, so an idle log is
       // final after one refresh (a new group's `latest` is the head, not 0).
       this.running = this.observe()
         .then((safe) => (this.candidates.length > 0 ? this.observe() : safe))
@@ -84,16 +84,25 @@ export class LogHorizon {
 
   private async observe(): Promise<bigint> {
     // One statement, one snapshot: pg_current_snapshot() is the statement's own snapshot, the one max(seq) is read in.
-    const { rows } = await executeSql<Observation>(
+    const { rows } = await runStatement<Observation>(
       this.db.fork(),
-      // `xip_max` is this statement's own xid, drawn after its snapshot: every transaction that had
-      // an xid when the snapshot was taken has a lower one. The snapshot's own xip list is not
-      // enough: a transaction can hold an xid at or above the snapshot's xmax (assigned but not
-      // yet below latestCompletedXid) without being listed, and still append a lower seq.
+      // `xip_max` bounds every xid assigned before this statement's snapshot: the next xid to be
+      // assigned, read after the snapshot (`age()` reads it without assigning one to us, so the
+      // observer writes no commit record). The snapshot's own xip list is not enough: a
+      // transaction can hold an xid at or above the snapshot's xmax (assigned but not yet below
+      // latestCompletedXid) without being listed, and still append a lower seq. When xmin's
+      // 32-bit form is a special xid (0-2, once per wraparound) `age()` is meaningless: then the
+      // observer's own xid (drawn after the snapshot) is the bound.
       `select pg_snapshot_xmin(s.snap)::text as xmin,
-              pg_current_xact_id()::text as xip_max,
+              case when pg_snapshot_xmin(s.snap)::text::bigint % 4294967296 < 3
+                   then pg_current_xact_id()::text
+                   else (pg_snapshot_xmin(s.snap)::text::bigint
+                         + age(((pg_snapshot_xmin(s.snap)::text::bigint % 4294967296)::text)::xid) - 1)::text
+              end as xip_max,
               (select coalesce(max(seq), 0) from bus.outbox)::text as head
          from (select pg_current_snapshot() as snap) as s`,
+      [],
+      { prepared: true },
     );
     const row = rows[0];
     if (!row) return this.safe;

@@ -1,4 +1,4 @@
-import { currentTraceparent, type EntityManager, inSpan, SpanKind } from '@taskgraph/runtime';
+import { currentTraceparent, type EntityManager, inSpan, runStatement, SpanKind } from '@taskgraph/runtime';
 import { type OutboxEvent, serviceOfSource } from './envelope.js';
 
 /** NOTIFY channel raised when rows are appended (embedded consumers and the relay LISTEN on it). */
@@ -22,17 +22,18 @@ export async function appendToOutbox(tx: EntityManager, events: readonly OutboxE
 }
 
 async function insertRows(tx: EntityManager, events: readonly OutboxEvent[], traceparent: string | undefined): Promise<void> {
-  const connection = tx.getConnection();
-  const ctx = tx.getTransactionContext();
-  if (!ctx) throw new Error('appendToOutbox must run inside a transaction');
+  if (!tx.getTransactionContext()) throw new Error('appendToOutbox must run inside a transaction');
   const values: unknown[] = [];
   const rows = events.map((e) => {
+    const n = values.length;
     values.push(e.id, e.topic, e.key, e.type, JSON.stringify(e.data), e.occurredAt, e.source, e.traceparent ?? traceparent ?? null);
-    return '(?, ?, ?, ?, ?, ?, ?, ?)';
+    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}, $${n + 8})`;
   });
-  // One statement, one round trip. `seq` comes from its default, bus.next_seq(), which gives the
-  // transaction its xid before drawing the number (the horizon's proof relies on it).
-  await connection.execute(
+  // One statement, one round trip, values as bind parameters (prepared per row count). `seq` comes
+  // from its default, bus.next_seq(), which gives the transaction its xid before drawing the number
+  // (the horizon's proof relies on it).
+  await runStatement(
+    tx,
     `with appended as (
        insert into bus.outbox (id, topic, key, type, data, occurred_at, source, traceparent)
        select v.id::uuid, v.topic, v.key, v.type, v.data::jsonb, v.occurred_at::timestamptz, v.source, v.traceparent
@@ -41,7 +42,6 @@ async function insertRows(tx: EntityManager, events: readonly OutboxEvent[], tra
      )
      select pg_notify('${OUTBOX_CHANNEL}', '') from (select count(*) from appended) as done`,
     values,
-    'run',
-    ctx,
+    { prepared: events.length <= 16 },
   );
 }

@@ -49,6 +49,8 @@ export interface LauncherOptions {
   write?: (text: string) => void;
   colour?: boolean;
   supervision?: SupervisionOptions;
+  /** Node flags for the subgraph and gateway processes (not Postgres), e.g. `--cpu-prof` for a benchmark. */
+  nodeArgs?: readonly string[];
 }
 
 /** The running system: the gateway URL, each service process, `close()` stops them all and Postgres. */
@@ -119,9 +121,10 @@ export async function startLauncher(options: LauncherOptions): Promise<Launcher>
       databaseUrl = ((await postgres.ready()) as { url: string }).url;
     }
     const plan = planServices({ baseEnv: options.env, ports, ...(adminPorts ? { adminPorts } : {}), host: config.host, databaseUrl });
-    children.push(...plan.subgraphs.map(supervise));
+    const withArgs = (spec: ChildSpec): ChildSpec => (options.nodeArgs ? { ...spec, nodeArgs: options.nodeArgs } : spec);
+    children.push(...plan.subgraphs.map((spec) => supervise(withArgs(spec))));
     await Promise.all(children.map((c) => c.ready()));
-    const gateway = supervise(plan.gateway);
+    const gateway = supervise(withArgs(plan.gateway));
     children.push(gateway);
     await gateway.ready();
     return { url: plan.gatewayUrl, subgraphUrls: plan.subgraphUrls, databaseUrl, children, close };

@@ -17,6 +17,8 @@ export interface ChildSpec {
    * counts as up when it sends the IPC message `{ ready: true, ... }`.
    */
   readonly healthUrl?: string;
+  /** Node flags for the child, before its entry (e.g. `--cpu-prof`, which `NODE_OPTIONS` may not carry). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Restart and stop timing; defaults in `DEFAULT_SUPERVISION`. */
@@ -110,7 +112,7 @@ export function superviseChild(
     if (stopping) return;
     const started = Date.now();
     if (!GUARD) throw new Error('child-guard.js not found: build the launcher (npx tsc -b)');
-    const proc = spawn(process.execPath, ['--import', GUARD, spec.entry], {
+    const proc = spawn(process.execPath, [...(spec.nodeArgs ?? []), '--import', GUARD, spec.entry], {
       env: spec.env,
       // Own process group: a terminal's Ctrl-C reaches the launcher only, which stops the children in order.
       detached: true,

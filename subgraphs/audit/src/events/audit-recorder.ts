@@ -1,4 +1,5 @@
 import {
+  type BatchEventHandler,
   drop,
   type EventHandler,
   EventType,
@@ -11,7 +12,7 @@ import {
   Topic,
   taskSnapshotSchema,
 } from '@taskgraph/events';
-import type { Logger } from '@taskgraph/runtime';
+import { type Logger, runStatement } from '@taskgraph/runtime';
 import type { AuditAction, FieldChange } from '../entities/audit-entry.entity.js';
 
 /** Consumer group of the audit trail on `task-events` (also its Dapr app-id). */
@@ -53,9 +54,10 @@ export function auditRecorder(logger: Logger): Subscription {
       return drop(`event ${event.id}: snapshot ${data.task.id}/${data.task.userId} does not match task ${data.taskId}/${data.userId}`);
     }
     try {
-      const inserted = await tx.getConnection().execute(
-        `insert into audit.audit_entry (event_id, task_id, user_id, action, actor, occurred_at, version, changes, snapshot)
-         values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb)
+      const inserted = await runStatement(
+        tx,
+        `insert into audit.audit_entry (event_id, task_id, user_id, action, actor, occurred_at, recorded_at, version, changes, snapshot)
+         values ($1, $2, $3, $4, $5, $6, clock_timestamp(), $7, $8::jsonb, $9::jsonb)
          on conflict (event_id) do nothing`,
         [
           data.eventId,
@@ -68,10 +70,9 @@ export function auditRecorder(logger: Logger): Subscription {
           JSON.stringify(fieldChanges(data.changes)),
           JSON.stringify(data.task),
         ],
-        'run',
-        tx.getTransactionContext(),
+        { prepared: true },
       );
-      if ((inserted as { affectedRows?: number }).affectedRows === 0) {
+      if (inserted.affectedRows === 0) {
         logger.debug({ eventId: event.id, taskId: data.taskId }, 'audit entry already recorded');
       }
       return SUCCESS;
@@ -79,5 +80,44 @@ export function auditRecorder(logger: Logger): Subscription {
       return retry(`recording audit entry for event ${event.id} failed: ${(error as Error).message}`);
     }
   };
-  return { group: AUDIT_GROUP, topic: Topic.TaskEvents, types: TASK_EVENT_TYPES, handler };
+  // A batch (embedded bus): one statement for all its consistent task events; an inconsistent one
+  // is left to `handler`, which drops it to the dead letters.
+  const batchHandler: BatchEventHandler = async (events, tx) => {
+    const rows = events.flatMap((event) => {
+      const action = ACTION_BY_TYPE[event.type as TaskEventType];
+      const data = event.data as TaskEventData;
+      if (!action || data.task.id !== data.taskId || data.task.userId !== data.userId) return [];
+      return [
+        {
+          event_id: data.eventId,
+          task_id: data.taskId,
+          user_id: data.userId,
+          action,
+          actor: data.actor,
+          occurred_at: data.occurredAt,
+          version: data.version,
+          changes: fieldChanges(data.changes),
+          snapshot: data.task,
+        },
+      ];
+    });
+    if (rows.length > 0) {
+      await runStatement(
+        tx,
+        `insert into audit.audit_entry (event_id, task_id, user_id, action, actor, occurred_at, recorded_at, version, changes, snapshot)
+         select r.event_id, r.task_id, r.user_id, r.action, r.actor, r.occurred_at, clock_timestamp(), r.version, r.changes, r.snapshot
+           from jsonb_to_recordset($1::jsonb) with ordinality as r(event_id uuid, task_id uuid, user_id text, action text, actor text,
+                occurred_at timestamptz, version int, changes jsonb, snapshot jsonb, n bigint)
+          order by r.n
+         on conflict (event_id) do nothing`,
+        [JSON.stringify(rows)],
+        { prepared: true },
+      );
+    }
+    const recorded = new Set(rows.map((r) => r.event_id));
+    return new Set(
+      events.filter((e) => !ACTION_BY_TYPE[e.type as TaskEventType] || recorded.has((e.data as TaskEventData).eventId)).map((e) => e.id),
+    );
+  };
+  return { group: AUDIT_GROUP, topic: Topic.TaskEvents, types: TASK_EVENT_TYPES, handler, batchHandler };
 }

@@ -1,5 +1,6 @@
 import {
   appendToOutbox,
+  type BatchEventHandler,
   drop,
   type EventHandler,
   EventType,
@@ -12,7 +13,7 @@ import {
   type TaskEventData,
   Topic,
 } from '@taskgraph/events';
-import type { EntityManager } from '@taskgraph/runtime';
+import { type EntityManager, runStatement } from '@taskgraph/runtime';
 import type { ReminderJobData } from '../domain/reminder-job.js';
 import { reminderJobName } from '../domain/reminder-job.js';
 import { invalidRulesReason, type PlannedReminder, planReminders } from '../domain/reminder-plan.js';
@@ -43,8 +44,62 @@ export function taskEventsConsumer(deps: ReminderDeps): Subscription {
       return retry(`applying task ${data.taskId} v${data.version}: ${errorMessage(error)}`);
     }
   };
-  return { group: NOTIFICATIONS_GROUP, topic: Topic.TaskEvents, types: TASK_EVENT_TYPES, handler };
+  return { group: NOTIFICATIONS_GROUP, topic: Topic.TaskEvents, types: TASK_EVENT_TYPES, handler, batchHandler: withoutReminders };
 }
+
+/**
+ * The common case of a batch in one statement: tasks that have no reminder rows and whose events
+ * in the batch carry no reminder rules need only their tracked row brought to the latest version
+ * (what `applyTaskEvent` does for them: the plan is empty). Reports those tasks' events, and the
+ * events of tasks already at or past the version (duplicates); every other task's events go to
+ * the handler, all of them, in order.
+ */
+const withoutReminders: BatchEventHandler = async (events, tx) => {
+  const latest = new Map<string, { data: TaskEventData; deleted: boolean }>();
+  const withRules = new Set<string>();
+  for (const event of events) {
+    const data = event.data as TaskEventData;
+    if (data.task.reminders.length > 0) withRules.add(data.taskId);
+    const seen = latest.get(data.taskId);
+    if (!seen || seen.data.version < data.version) latest.set(data.taskId, { data, deleted: event.type === EventType.TaskDeleted });
+  }
+  const input = [...latest.values()]
+    .filter(({ data }) => !withRules.has(data.taskId))
+    .map(({ data, deleted }) => ({
+      task_id: data.taskId,
+      user_id: data.userId,
+      version: data.version,
+      title: data.task.title,
+      due_at: data.task.dueAt,
+      status: data.task.status,
+      deleted,
+    }));
+  if (input.length === 0) return new Set();
+  // The outer select sees the rows as before the insert: `current` = the version was already there.
+  const { rows } = await runStatement<{ task_id: string; handled: boolean }>(
+    tx,
+    `with input as (
+       select * from jsonb_to_recordset($1::jsonb) as r(task_id uuid, user_id text, version int, title text, due_at timestamptz, status text, deleted boolean)
+     ), applied as (
+       insert into notifications.tracked_task as t (task_id, user_id, version, title, due_at, status, deleted, updated_at)
+       select i.task_id, i.user_id, i.version, i.title, i.due_at, i.status, i.deleted, clock_timestamp() from input i
+        where not exists (select 1 from notifications.reminder r where r.user_id = i.user_id and r.task_id = i.task_id)
+       on conflict (task_id) do update
+         set user_id = excluded.user_id, version = excluded.version, title = excluded.title, due_at = excluded.due_at,
+             status = excluded.status, deleted = excluded.deleted, updated_at = excluded.updated_at
+         where t.version < excluded.version
+       returning t.task_id
+     )
+     select i.task_id::text as task_id,
+            (exists (select 1 from applied a where a.task_id = i.task_id)
+             or exists (select 1 from notifications.tracked_task t where t.task_id = i.task_id and t.version >= i.version)) as handled
+       from input i`,
+    [JSON.stringify(input)],
+    { prepared: true },
+  );
+  const handled = new Set(rows.filter((r) => r.handled).map((r) => r.task_id));
+  return new Set(events.filter((e) => handled.has((e.data as TaskEventData).taskId)).map((e) => e.id));
+};
 
 async function applyTaskEvent(deps: ReminderDeps, deleted: boolean, data: TaskEventData, tx: EntityManager) {
   const now = new Date();
