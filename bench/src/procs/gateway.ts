@@ -7,7 +7,7 @@
  *            same fixed internal token via `propagateHeaders`
  * argv[2] = kind; env BENCH_GATEWAY = JSON `GatewayProcessConfig`.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
@@ -108,6 +108,8 @@ await serveParent<Running>(
       return process.memoryUsage();
     },
     stats: () => running.gateway?.subscriptions.stats(),
+    /** Open file descriptors of this process (one per client connection, plus its own). */
+    fds: () => readdirSync('/proc/self/fd').length,
   }),
   (running) => ({ url: running.url, pid: process.pid }),
   (running) => running.close(),

@@ -11,6 +11,8 @@ import { type LatencySummary, monotonicMs, summarize } from '../lib/stats.js';
 
 interface Subscriber {
   ws: WebSocket;
+  /** Which gateway it is connected to (fan-out over several gateway processes). */
+  group: string;
   /** Arrival times (monotonic ms) and raw `next` messages since the last `reset`. */
   arrivals: number[];
   messages: Buffer[];
@@ -31,7 +33,7 @@ function connect(
 ): Promise<Subscriber> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl(url), 'graphql-transport-ws', { perMessageDeflate: false });
-    const sub: Subscriber = { ws, arrivals: [], messages: [], errors: [] };
+    const sub: Subscriber = { ws, group: 'default', arrivals: [], messages: [], errors: [] };
     const timer = setTimeout(() => {
       ws.terminate();
       reject(new Error('connection_ack timeout'));
@@ -77,12 +79,16 @@ export interface ConnectRequest {
   count: number;
   /** Handshakes in flight at once. */
   parallel?: number;
+  /** Label of these connections (e.g. the gateway they go to), for `arrivals` and `disconnect`. */
+  group?: string;
 }
 
 export interface ArrivalsRequest {
   /** Wait until every subscriber has this many messages since `reset` (or the timeout). */
   perSubscriber: number;
   timeoutMs: number;
+  /** Only subscribers of these groups (default: all). */
+  groups?: string[];
 }
 
 export interface ArrivalsResult {
@@ -332,7 +338,9 @@ await serveParent(
           while (remaining > 0) {
             remaining--;
             try {
-              subscribers.push(await connect(request.url, request.token, request.query, request.variables ?? {}));
+              const subscriber = await connect(request.url, request.token, request.query, request.variables ?? {});
+              subscriber.group = request.group ?? 'default';
+              subscribers.push(subscriber);
             } catch (error) {
               failures.push(error instanceof Error ? error.message : String(error));
             }
@@ -351,21 +359,38 @@ await serveParent(
     },
     async arrivals(request: ArrivalsRequest): Promise<ArrivalsResult> {
       const deadline = monotonicMs() + request.timeoutMs;
-      while (subscribers.some((s) => s.arrivals.length < request.perSubscriber) && monotonicMs() < deadline) {
+      const groups = request.groups ? new Set(request.groups) : undefined;
+      const measured = groups ? subscribers.filter((s) => groups.has(s.group)) : subscribers;
+      while (measured.some((s) => s.arrivals.length < request.perSubscriber) && monotonicMs() < deadline) {
         await new Promise((r) => setTimeout(r, 10));
       }
       const arrivals: number[] = [];
       const errors: string[] = [];
       let missing = 0;
-      for (const s of subscribers) {
+      for (const s of measured) {
         const t = s.arrivals[request.perSubscriber - 1];
         if (t === undefined) missing++;
         else arrivals.push(t);
         for (const m of s.messages) if (m.includes('"errors"')) errors.push(m.toString().slice(0, 300));
         errors.push(...s.errors);
       }
-      return { subscribers: subscribers.length, arrivals, missing, errors: [...new Set(errors)].slice(0, 10) };
+      return { subscribers: measured.length, arrivals, missing, errors: [...new Set(errors)].slice(0, 10) };
     },
+    /** Closes the connections of `group` (their closes are not errors) and forgets them. */
+    disconnect({ group }: { group: string }) {
+      const kept = subscribers.filter((s) => s.group !== group);
+      for (const s of subscribers) {
+        if (s.group !== group) continue;
+        s.ws.removeAllListeners();
+        s.ws.on('error', () => {});
+        s.ws.terminate();
+      }
+      const closed = subscribers.length - kept.length;
+      subscribers.length = 0;
+      for (const s of kept) subscribers.push(s);
+      return closed;
+    },
+    open: () => subscribers.length,
     /** The payload of one subscriber's last message (sanity check). */
     sample: () => subscribers[0]?.messages.at(-1)?.toString(),
     rate: (request: RateRequest) => rateRun(request),

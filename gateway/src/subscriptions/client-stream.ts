@@ -1,5 +1,7 @@
 import { ErrorCode } from '@taskgraph/runtime';
-import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
+import type { ConnectionState } from './connection-state.js';
+import type { SerializedResult } from './serialized-payload.js';
 
 /**
  * A terminal failure of one client subscription, already formatted for the client. Thrown out of
@@ -12,57 +14,43 @@ export class SubscriptionTerminated extends Error {
   }
 }
 
-export interface ClientStreamLimits {
-  /** Results queued before the stream counts as full (its pipeline then waits). */
-  maxBufferedMessages: number;
-  /** Serialized bytes queued before the stream counts as full (at most one result more is queued). */
-  maxBufferedBytes: number;
-  /** A full stream from which no result is taken for this long is a slow consumer (0: never). */
-  stallTimeoutMs?: number;
-}
-
 export interface ClientStreamHooks {
   /** The client is a slow consumer: the stream is already closed; the owner closes the socket. */
   onOverflow(stream: ClientStream, reason: string): void;
-  /** The stream stopped (return, overflow, end drained): detach it from its pipeline. Called once. */
+  /** The stream stopped (return, overflow, end): detach it from its pipeline. Called once. */
   onDetach(stream: ClientStream): void;
-  /** A result was taken by graphql-ws to write to the socket, `seconds` after it was pushed (delivery lag `client_write`). */
-  onTaken?(seconds: number): void;
-  /** The stream was full and has room again (a result was taken): its pipeline may deliver more. */
+  /** The stream's connection was full and has room again: its pipeline may deliver more. */
   onDrain?(stream: ClientStream): void;
 }
 
-type Pending = { result: FormattedExecutionResult; bytes: number; pushedAt: bigint };
+type Waiter = { resolve(r: IteratorResult<never>): void; reject(e: unknown): void };
 
 /**
- * One client subscription's outgoing results: an async iterator graphql-ws pulls from, with a
- * bounded buffer. graphql-ws awaits each WebSocket write before it takes the next result, so the
- * queue grows only while the client (or its TCP window) is behind. At `maxBufferedMessages` or
- * `maxBufferedBytes` the stream is full: its pipeline stops delivering (`hasRoom`) and resumes on
- * `onDrain`, so a large replay flows at the pace the client reads (flow control, never an error).
- * A full stream from which nothing is taken for `stallTimeoutMs` is a slow consumer (`onOverflow`);
- * so is a push into a full stream (a producer that ignores `hasRoom`).
+ * One client subscription (graphql-ws operation `id` on one connection). Its pipeline writes each
+ * result straight to the connection's socket (`push`: one pre-built frame, no queue here, no
+ * per-result promise): graphql-ws iterates the stream only to learn how it ends. Its one pending
+ * `next()` settles when the stream ends: done (graphql-ws sends `complete`) or rejected with
+ * `SubscriptionTerminated` (graphql-ws sends `error`). Everything pushed before is in the socket
+ * already, so the `complete`/`error` message follows the last result.
+ *
+ * Flow control is per connection (`ConnectionState.hasRoom`, see `SocketWriter`): the pipeline delivers
+ * a result only while every stream has room and resumes on `onDrain`.
  */
-export class ClientStream implements AsyncIterableIterator<FormattedExecutionResult> {
-  private readonly queue: Pending[] = [];
-  private queuedBytes = 0;
-  private waiter: { resolve(r: IteratorResult<FormattedExecutionResult>): void; reject(e: unknown): void } | undefined;
-  /** Set once no more results will be queued: `null` = complete normally, errors = fail. */
+export class ClientStream implements AsyncIterableIterator<never> {
+  private waiter: Waiter | undefined;
+  /** Set once no more results will be written: `null` = complete normally, errors = fail. */
   private ending: readonly GraphQLFormattedError[] | null | undefined;
   private detached = false;
   private done = false;
-  private stallTimer: NodeJS.Timeout | undefined;
-  private wasFull = false;
 
   constructor(
-    private readonly limits: ClientStreamLimits,
+    /** The graphql-ws operation id (part of every message to the client). */
+    readonly id: string,
+    /** The connection whose socket the results are written to. */
+    readonly connection: ConnectionState,
+    /** Shared by the streams of one pipeline. */
     private readonly hooks: ClientStreamHooks,
   ) {}
-
-  /** Results queued and not yet taken by graphql-ws. */
-  get buffered(): { messages: number; bytes: number } {
-    return { messages: this.queue.length, bytes: this.queuedBytes };
-  }
 
   get closed(): boolean {
     return this.done || this.ending !== undefined;
@@ -70,60 +58,52 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
 
   /** Whether another result may be pushed (a closed stream takes anything and drops it). */
   get hasRoom(): boolean {
-    return this.closed || (this.queue.length < this.limits.maxBufferedMessages && this.queuedBytes < this.limits.maxBufferedBytes);
+    return this.closed || this.connection.hasRoom;
   }
 
-  /** Queues a result (`bytes`: its serialized size). Pushing into a full stream makes it a slow consumer. */
-  push(result: FormattedExecutionResult, bytes: number): void {
+  /** Writes a result to the client (its frame for this stream's id); dropped once the stream is closed. */
+  push(result: SerializedResult): void {
     if (this.closed) return;
-    const waiter = this.waiter;
-    if (waiter) {
-      this.waiter = undefined;
-      this.hooks.onTaken?.(0);
-      waiter.resolve({ value: result, done: false });
-      return;
-    }
-    if (!this.hasRoom) {
-      this.slowConsumer(
-        `SLOW_CONSUMER: more than ${this.limits.maxBufferedMessages} messages or ${this.limits.maxBufferedBytes} bytes unsent`,
-      );
-      return;
-    }
-    this.queue.push({ result, bytes, pushedAt: process.hrtime.bigint() });
-    this.queuedBytes += bytes;
-    if (!this.hasRoom) this.becameFull();
+    this.connection.write(result.frame(this.id));
   }
 
   /**
-   * No more results: complete (no `errors`) or fail with `errors` once the queued results are
-   * sent. `discard` drops queued results first (e.g. the caller's token expired).
+   * No more results: complete (no `errors`) or fail with `errors`. Results pushed before are in
+   * the socket already and reach the client first.
    */
-  end(errors?: readonly GraphQLFormattedError[], options: { discard?: boolean } = {}): void {
+  end(errors?: readonly GraphQLFormattedError[]): void {
     if (this.closed) return;
-    if (options.discard) {
-      clearTimeout(this.stallTimer);
-      this.stallTimer = undefined;
-      this.queue.length = 0;
-      this.queuedBytes = 0;
-    }
     this.ending = errors && errors.length > 0 ? errors : null;
-    this.hooks.onDetach(this);
-    this.detached = true;
+    this.detach();
     const waiter = this.waiter;
-    if (waiter && this.queue.length === 0) {
+    if (waiter) {
       this.waiter = undefined;
       this.settleEnd(waiter);
     }
   }
 
-  next(): Promise<IteratorResult<FormattedExecutionResult>> {
-    const head = this.queue.shift();
-    if (head) {
-      this.queuedBytes -= head.bytes;
-      this.hooks.onTaken?.(Number(process.hrtime.bigint() - head.pushedAt) / 1e9);
-      this.progressed();
-      return Promise.resolve({ value: head.result, done: false });
-    }
+  /** Ends with a SLOW_CONSUMER error, then tells the owner (which closes the connection). */
+  overflow(reason: string): void {
+    if (this.closed) return;
+    this.end([slowConsumerError(reason)]);
+    this.hooks.onOverflow(this, reason);
+  }
+
+  cork(): void {
+    this.connection.cork();
+  }
+
+  uncork(): void {
+    this.connection.uncork();
+  }
+
+  /** The connection has room again. */
+  drained(): void {
+    if (!this.closed) this.hooks.onDrain?.(this);
+  }
+
+  /** graphql-ws waits here for the end of the subscription (results bypass it). */
+  next(): Promise<IteratorResult<never>> {
     if (this.done) return Promise.resolve({ value: undefined, done: true });
     if (this.ending !== undefined) {
       return new Promise((resolve, reject) => this.settleEnd({ resolve, reject }));
@@ -134,12 +114,12 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
   }
 
   /** The client completed or disconnected. */
-  return(): Promise<IteratorResult<FormattedExecutionResult>> {
+  return(): Promise<IteratorResult<never>> {
     this.finish();
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  throw(error?: unknown): Promise<IteratorResult<FormattedExecutionResult>> {
+  throw(error?: unknown): Promise<IteratorResult<never>> {
     this.finish();
     return Promise.reject(error);
   }
@@ -148,38 +128,13 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
     return this;
   }
 
-  /** Full: the stall clock starts (and restarts on every result taken while still full). */
-  private becameFull(): void {
-    this.wasFull = true;
-    const timeout = this.limits.stallTimeoutMs ?? 0;
-    if (timeout <= 0 || this.stallTimer) return;
-    this.stallTimer = setTimeout(() => {
-      this.stallTimer = undefined;
-      const { messages, bytes } = this.buffered;
-      this.slowConsumer(`SLOW_CONSUMER: no result read for ${timeout} ms with ${messages} results (${bytes} bytes) waiting`);
-    }, timeout);
-    this.stallTimer.unref?.();
+  private detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.hooks.onDetach(this);
   }
 
-  private progressed(): void {
-    if (!this.wasFull) return;
-    clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
-    if (!this.hasRoom) {
-      this.becameFull();
-      return;
-    }
-    this.wasFull = false;
-    this.hooks.onDrain?.(this);
-  }
-
-  /** Ends with a SLOW_CONSUMER error (queued results dropped), then tells the owner. */
-  private slowConsumer(reason: string): void {
-    this.end([slowConsumerError(reason)], { discard: true });
-    this.hooks.onOverflow(this, reason);
-  }
-
-  private settleEnd(waiter: { resolve(r: IteratorResult<FormattedExecutionResult>): void; reject(e: unknown): void }): void {
+  private settleEnd(waiter: Waiter): void {
     const errors = this.ending;
     this.done = true;
     if (errors) waiter.reject(new SubscriptionTerminated(errors));
@@ -187,19 +142,12 @@ export class ClientStream implements AsyncIterableIterator<FormattedExecutionRes
   }
 
   private finish(): void {
-    clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
     this.done = true;
     this.ending ??= null;
-    this.queue.length = 0;
-    this.queuedBytes = 0;
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.resolve({ value: undefined, done: true });
-    if (!this.detached) {
-      this.detached = true;
-      this.hooks.onDetach(this);
-    }
+    this.detach();
   }
 }
 

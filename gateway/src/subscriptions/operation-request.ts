@@ -7,7 +7,6 @@ import {
   GraphQLError,
   getOperationAST,
   getVariableValues,
-  parse,
   type ValidationRule,
   validate,
 } from 'graphql';
@@ -55,7 +54,8 @@ export function prepareOperation(context: PrepareContext, id: string, payload: S
   if (!planner) return [refuse('The gateway has no schema yet', ErrorCode.UNAVAILABLE)];
   let document: DocumentNode;
   try {
-    document = parse(payload.query);
+    // Shared by every subscription with the same text (graphql-ws keeps it as long as the subscription).
+    document = planner.parse(payload.query);
   } catch (error) {
     return [error instanceof GraphQLError ? error : refuse('Invalid query')];
   }

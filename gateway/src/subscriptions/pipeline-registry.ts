@@ -1,6 +1,7 @@
 import { ErrorCode, type Logger } from '@taskgraph/runtime';
 import type { SubgraphDataSource } from '../subgraph-data-source.js';
-import { ClientStream } from './client-stream.js';
+import { ClientStream, type ClientStreamHooks } from './client-stream.js';
+import type { ConnectionState } from './connection-state.js';
 import { EntityBatcher } from './entity-batcher.js';
 import type { FormatError } from './event-executor.js';
 import type { SubscriptionMetrics } from './metrics.js';
@@ -18,10 +19,11 @@ export interface PipelineRegistryDeps {
   logger: Logger;
   metrics: SubscriptionMetrics;
   options: SubscriptionOptions;
+  onOverflow: OnOverflow;
 }
 
 /** Called when a client stream overflows (the stream is already ended). */
-export type OnOverflow = (stream: ClientStream, reason: string) => void;
+export type OnOverflow = (connection: ConnectionState, stream: ClientStream, reason: string) => void;
 
 /**
  * The pipelines of the running client subscriptions (ARCHITECTURE §6): identical subscriptions
@@ -29,8 +31,14 @@ export type OnOverflow = (stream: ClientStream, reason: string) => void;
  * holds one reference on its upstream in the `UpstreamPool`. The last client stream to leave
  * disposes its pipeline, which releases the upstream.
  */
+/** A pipeline and the hooks its client streams share (one set per pipeline, not per client). */
+interface Entry {
+  readonly pipeline: Pipeline;
+  readonly hooks: ClientStreamHooks;
+}
+
 export class PipelineRegistry {
-  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly pipelines = new Map<string, Entry>();
   private streams = 0;
 
   constructor(private readonly deps: PipelineRegistryDeps) {}
@@ -44,7 +52,7 @@ export class PipelineRegistry {
   get held(): { events: number; bytes: number } {
     let events = 0;
     let bytes = 0;
-    for (const pipeline of this.pipelines.values()) {
+    for (const { pipeline } of this.pipelines.values()) {
       const held = pipeline.held;
       events += held.events;
       bytes += held.bytes;
@@ -53,30 +61,21 @@ export class PipelineRegistry {
   }
 
   /** A new client stream for `request`, fed by the shared pipeline (started with its upstream if new). */
-  open(request: Extract<OperationRequest, { kind: 'subscription' }>, generation: number, onOverflow: OnOverflow): ClientStream {
+  open(request: Extract<OperationRequest, { kind: 'subscription' }>, generation: number): ClientStream {
     const { state, plan, variables } = request;
-    const { metrics, options } = this.deps;
+    const { metrics } = this.deps;
     const key = [generation, state.userId, plan.key, stableStringify(variables)].join('\u0000');
     const existing = this.pipelines.get(key);
-    const pipeline = existing ?? this.create(key, request);
+    const entry = existing ?? this.create(key, request);
     this.streams++;
     metrics.subscriptions.inc();
-    const stream = new ClientStream(options, {
-      onOverflow,
-      onDetach: (detached) => {
-        this.streams--;
-        metrics.subscriptions.dec();
-        pipeline.remove(detached);
-      },
-      onTaken: (seconds) => metrics.deliveryLag.observe({ stage: 'client_write' }, seconds),
-      onDrain: () => pipeline.drained(),
-    });
-    pipeline.add(stream);
-    if (!existing) this.connect(pipeline, request);
+    const stream = new ClientStream(request.id, state, entry.hooks);
+    entry.pipeline.add(stream);
+    if (!existing) this.connect(entry.pipeline, request);
     return stream;
   }
 
-  private create(key: string, request: Extract<OperationRequest, { kind: 'subscription' }>): Pipeline {
+  private create(key: string, request: Extract<OperationRequest, { kind: 'subscription' }>): Entry {
     const { formatError, logger, metrics, options } = this.deps;
     const pipeline = new Pipeline(
       key,
@@ -94,13 +93,23 @@ export class PipelineRegistry {
       options,
       metrics,
       (disposed) => {
-        if (this.pipelines.get(disposed.key) === disposed) this.pipelines.delete(disposed.key);
+        if (this.pipelines.get(disposed.key)?.pipeline === disposed) this.pipelines.delete(disposed.key);
         metrics.pipelines.dec();
       },
     );
-    this.pipelines.set(key, pipeline);
+    const hooks: ClientStreamHooks = {
+      onOverflow: (stream, reason) => this.deps.onOverflow(stream.connection, stream, reason),
+      onDetach: (detached) => {
+        this.streams--;
+        metrics.subscriptions.dec();
+        pipeline.remove(detached);
+      },
+      onDrain: () => pipeline.drained(),
+    };
+    const entry = { pipeline, hooks };
+    this.pipelines.set(key, entry);
     metrics.pipelines.inc();
-    return pipeline;
+    return entry;
   }
 
   /** Subscribes the pipeline's primary fetch on its subgraph (only the variables it uses). */

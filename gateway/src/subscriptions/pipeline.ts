@@ -1,13 +1,13 @@
 import { contextFromTraceparent, ErrorCode, inSpan, SpanKind } from '@taskgraph/runtime';
-import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
 import type { ClientStream } from './client-stream.js';
 import { type EventExecution, executeSubscriptionEvent, formatErrors, toGraphQLErrors, type UpstreamEvent } from './event-executor.js';
 import type { SubscriptionMetrics } from './metrics.js';
-import { rememberJson } from './serialized-payload.js';
+import { SerializedResult } from './serialized-payload.js';
 import type { UpstreamHandle, UpstreamListener } from './upstream-pool.js';
 
 type Output =
-  | { kind: 'result'; result: FormattedExecutionResult; bytes: number }
+  | { kind: 'result'; result: SerializedResult; readyAt: bigint }
   | { kind: 'end'; errors: readonly GraphQLFormattedError[] | undefined };
 
 interface Slot {
@@ -49,6 +49,9 @@ export class Pipeline implements UpstreamListener {
   private pressured = false;
   /** Serialized bytes of resolved results not yet delivered. */
   private heldBytes = 0;
+  /** `flush` is running (a stream leaving during a delivery must not start another one). */
+  private flushing = false;
+  private reflush = false;
 
   constructor(
     readonly key: string,
@@ -138,33 +141,62 @@ export class Pipeline implements UpstreamListener {
     const seconds = Number(process.hrtime.bigint() - slot.receivedAt) / 1e9;
     this.metrics.eventSeconds.observe(seconds);
     this.metrics.deliveryLag.observe({ stage: 'gateway_resolve' }, seconds);
-    // Serialised once here for every subscriber (`serialized-payload.ts`), and measured.
-    const json = JSON.stringify(result);
-    rememberJson(result, json);
-    const bytes = Buffer.byteLength(json);
-    slot.output = { kind: 'result', result, bytes };
-    this.heldBytes += bytes;
+    // Serialised and framed once here for every subscriber (`serialized-payload.ts`).
+    const serialized = new SerializedResult(JSON.stringify(result));
+    slot.output = { kind: 'result', result: serialized, readyAt: process.hrtime.bigint() };
+    this.heldBytes += serialized.bytes;
     this.flush();
     this.pump();
   }
 
-  /** Delivers resolved outputs from the head, in upstream order, while every stream has room. */
+  /**
+   * Delivers resolved outputs from the head, in upstream order, while every stream has room. Each
+   * result is written to every subscribed socket in one pass (one frame per distinct id); when
+   * several results go out at once, each socket is corked for the pass so they leave in one write.
+   */
   private flush(): void {
-    while (!this.disposed && this.slots[0]?.output) {
-      const head = this.slots[0].output;
-      if (head.kind === 'result' && !this.allHaveRoom()) break;
-      this.slots.shift();
-      // The head was walked by `pump` unless it is an end marker pump has not reached yet.
-      if (this.startedCount > 0) this.startedCount--;
-      if (head.kind === 'end') {
-        this.deliverEnd(head.errors);
-        return;
-      }
-      this.heldBytes -= head.bytes;
-      this.metrics.resultsSent.inc(this.streams.size);
-      for (const stream of [...this.streams]) stream.push(head.result, head.bytes);
+    if (this.flushing) {
+      this.reflush = true;
+      return;
+    }
+    this.flushing = true;
+    try {
+      do {
+        this.reflush = false;
+        this.deliverReady();
+      } while (this.reflush && !this.disposed);
+    } finally {
+      this.flushing = false;
     }
     this.updatePressure();
+  }
+
+  private deliverReady(): void {
+    let corked: ClientStream[] | undefined;
+    try {
+      while (!this.disposed && this.slots[0]?.output) {
+        const head = this.slots[0].output;
+        if (head.kind === 'result' && !this.allHaveRoom()) break;
+        this.slots.shift();
+        // The head was walked by `pump` unless it is an end marker pump has not reached yet.
+        if (this.startedCount > 0) this.startedCount--;
+        if (head.kind === 'end') {
+          this.deliverEnd(head.errors);
+          return;
+        }
+        if (!corked && this.slots[0]?.output?.kind === 'result') {
+          corked = [...this.streams];
+          for (const stream of corked) stream.cork();
+        }
+        this.heldBytes -= head.result.bytes;
+        this.metrics.resultsSent.inc(this.streams.size);
+        for (const stream of this.streams) stream.push(head.result);
+        // Result ready → written to every subscribed socket (once per result and pipeline).
+        this.metrics.deliveryLag.observe({ stage: 'client_write' }, Number(process.hrtime.bigint() - head.readyAt) / 1e9);
+      }
+    } finally {
+      if (corked) for (const stream of corked) stream.uncork();
+    }
   }
 
   private allHaveRoom(): boolean {

@@ -2,17 +2,9 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ApolloServer } from '@apollo/server';
 import { AppError, ErrorCode, type InternalTokenSigner, type Logger, type Metrics } from '@taskgraph/runtime';
-import {
-  type ExecutionResult,
-  type FormattedExecutionResult,
-  type GraphQLError,
-  type GraphQLFormattedError,
-  specifiedRules,
-  type ValidationRule,
-} from 'graphql';
+import { type ExecutionResult, type GraphQLError, type GraphQLFormattedError, specifiedRules, type ValidationRule } from 'graphql';
 import type { Context } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Authenticate } from '../auth.js';
 import type { GatewayContext, SubgraphDataSource } from '../subgraph-data-source.js';
 import { SubscriptionTerminated } from './client-stream.js';
@@ -27,8 +19,8 @@ import type { SubscriptionPolicy } from './policies/policy.js';
 import { type OnSchemaChange, schemaChangePolicy } from './policies/schema-change.js';
 import { slowConsumerPolicy } from './policies/slow-consumer.js';
 import { tokenExpiryPolicy } from './policies/token-expiry.js';
-import { serializedPayload, spliceJson } from './serialized-payload.js';
 import { UpstreamPool } from './upstream-pool.js';
+import { serveGraphqlWs, type TransportExtra } from './ws-transport.js';
 
 /** What the subscription server needs from the gateway (all of it is on `Gateway`). */
 export interface SubscriptionHost {
@@ -60,14 +52,13 @@ export interface SubscriptionStats {
 
 /** What the subscription server holds in memory for undelivered results now. */
 export interface SubscriptionBuffers {
-  /** Results queued in client streams (waiting for graphql-ws to write them), and their bytes. */
+  /** Results written to client sockets whose write has not completed (not all taken by the kernel). */
   queuedResults: number;
-  queuedBytes: number;
-  /** Events held by pipelines (waiting for entity fetches or for full client streams). */
+  /** Events held by pipelines (waiting for entity fetches or for full client connections). */
   pipelineEvents: number;
   /** Bytes of the resolved results among them. */
   pipelineBytes: number;
-  /** Bytes the client sockets hold unsent (`bufferedAmount`: what the kernel did not take yet). */
+  /** Bytes the client sockets hold unsent (what the kernel did not take yet; results included). */
   socketBytes: number;
 }
 
@@ -96,7 +87,17 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
   const { logger, formatError } = host;
   const metrics = createSubscriptionMetrics(host.metrics);
   const upstreams = new UpstreamPool({ signer: host.signer, logger, metrics, options });
-  const registry = new PipelineRegistry({ upstreams, dataSources: () => host.dataSources(), formatError, logger, metrics, options });
+  const registry = new PipelineRegistry({
+    upstreams,
+    dataSources: () => host.dataSources(),
+    formatError,
+    logger,
+    metrics,
+    options,
+    onOverflow: (state, stream, reason) => {
+      for (const policy of policies) policy.onOverflow?.(state, stream, reason);
+    },
+  });
   const schema = schemaChangePolicy(host.onSchemaChange, { planCacheSize: options.planCacheSize, logger });
   const policies: readonly SubscriptionPolicy[] = [
     schema,
@@ -109,7 +110,7 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
     ...(host.policies ?? []),
   ];
   const rules = [...specifiedRules, ...policies.flatMap((policy) => policy.validationRules ?? [])];
-  const states = new Map<Context, ConnectionState>();
+  const states = new Map<Context<Record<string, unknown>, TransportExtra>, ConnectionState>();
   let closing = false;
 
   const formatClientErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
@@ -127,30 +128,32 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
 
   const open = (request: Extract<OperationRequest, { kind: 'subscription' }>) => {
     const { state, id } = request;
-    const stream = registry.open(request, schema.generation, (overflowed, reason) => {
-      for (const policy of policies) policy.onOverflow?.(state, overflowed, reason);
-    });
+    const stream = registry.open(request, schema.generation);
     state.streams.set(id, stream);
     for (const policy of policies) policy.onStream?.(state, id, stream);
     return stream;
   };
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
-  wss.on('connection', (socket) => {
-    // Fan-out: pipeline results reach here serialised once for all subscribers (serialized-payload.ts).
-    const send = socket.send.bind(socket) as (data: unknown, cb?: (err?: Error) => void) => void;
-    socket.send = ((data: unknown, cb?: (err?: Error) => void) =>
-      send(typeof data === 'string' ? spliceJson(data) : data, cb)) as typeof socket.send;
-    metrics.connections.inc();
-    socket.once('close', () => metrics.connections.dec());
-  });
-  const disposable = useServer<Record<string, unknown>>(
+  // permessage-deflate stays off (ws' server default): subscription results are written to the TCP
+  // socket as pre-built uncompressed frames (ConnectionState.write), interleaved with ws' own writes.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+  /** The TCP socket under each WebSocket, from the upgrade until `connection_init` (then on its ConnectionState). */
+  const rawSockets = new WeakMap<WebSocket, Duplex>();
+  const writeLimits = {
+    maxBufferedMessages: options.maxBufferedMessages,
+    maxBufferedBytes: options.maxBufferedBytes,
+    stallTimeoutMs: options.stallTimeoutMs,
+  };
+  const disposable = serveGraphqlWs<Record<string, unknown>>(
     {
       onConnect: async (ctx) => {
         let state: ConnectionState;
         try {
           const { userId, expiresAt } = await authenticateConnection(host.authenticate, ctx.connectionParams);
-          state = new ConnectionState(userId, ctx.extra.socket, expiresAt);
+          const raw = rawSockets.get(ctx.extra.socket);
+          if (!raw) throw new Error('no TCP socket for this WebSocket');
+          rawSockets.delete(ctx.extra.socket);
+          state = new ConnectionState(userId, ctx.extra.socket, expiresAt, { raw, limits: writeLimits });
         } catch (error) {
           const known = error instanceof AppError;
           const reason = closeReason(known ? error.code : ErrorCode.UNAUTHENTICATED, known ? error.message : 'Invalid token');
@@ -176,8 +179,6 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
         return open(request) as unknown as AsyncIterable<ExecutionResult>;
       },
       execute: async (args) => (await executeOverSocket(host.apollo, args.contextValue as OperationRequest)) as unknown as ExecutionResult,
-      // Every result is already formatted (and masked) for the client, and serialised once by its pipeline.
-      onNext: (_ctx, _id, _payload, _args, result) => serializedPayload(result as FormattedExecutionResult),
       onError: (_ctx, _id, _payload, errors) => formatClientErrors(errors),
       onComplete: (ctx, id) => {
         const state = states.get(ctx);
@@ -186,13 +187,16 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
         for (const policy of policies) policy.onComplete?.(state, id);
       },
       onClose: (ctx) => {
+        metrics.connections.dec();
         const state = states.get(ctx);
         states.delete(ctx);
-        if (state) for (const policy of policies) policy.onClose?.(state);
+        if (!state) return;
+        state.dispose();
+        for (const policy of policies) policy.onClose?.(state);
       },
     },
     wss,
-    options.keepAliveMs,
+    { keepAliveMs: options.keepAliveMs, logger },
   );
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -206,7 +210,12 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
       refuse(socket, 503, 'Service Unavailable');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      rawSockets.set(ws, socket);
+      metrics.connections.inc();
+      // Without the request: nothing needs it after the upgrade, and every connection would keep it.
+      wss.emit('connection', ws);
+    });
   };
   host.server.on('upgrade', onUpgrade);
 
@@ -221,17 +230,14 @@ export function attachSubscriptions(host: SubscriptionHost, overrides: Partial<S
     }),
     buffers: () => {
       let queuedResults = 0;
-      let queuedBytes = 0;
       let socketBytes = 0;
       for (const state of states.values()) {
-        socketBytes += state.socket.bufferedAmount;
-        for (const stream of state.streams.values()) {
-          queuedResults += stream.buffered.messages;
-          queuedBytes += stream.buffered.bytes;
-        }
+        const pending = state.pending;
+        queuedResults += pending.messages;
+        socketBytes += pending.bytes;
       }
       const held = registry.held;
-      return { queuedResults, queuedBytes, pipelineEvents: held.events, pipelineBytes: held.bytes, socketBytes };
+      return { queuedResults, pipelineEvents: held.events, pipelineBytes: held.bytes, socketBytes };
     },
     async close() {
       if (closing) return;

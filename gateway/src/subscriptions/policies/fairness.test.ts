@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { buildSchema } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { CostModel } from '../../protection/cost-model.js';
@@ -14,7 +15,8 @@ const schema = buildSchema(`
 const model: CostModel = { defaultListSize: 100, mutationCost: 10, fields: { 'Item.children': { slicingArguments: ['first'] } } };
 const limits = { ratePerSecond: 1, burst: 3, maxInFlight: 1, maxSubscriptions: 1, concurrencyRetryAfterMs: 250 };
 const noHooks = { onOverflow: () => {}, onDetach: () => {} };
-const connection = (userId: string) => new ConnectionState(userId, {} as WebSocket, undefined);
+const output = { raw: {} as Duplex, limits: { maxBufferedMessages: 1, maxBufferedBytes: 1_000 } };
+const connection = (userId: string) => new ConnectionState(userId, {} as WebSocket, undefined, output);
 const codes = (errors: readonly { extensions: Record<string, unknown> }[] | undefined) =>
   errors?.map((e) => [e.extensions.code, e.extensions.limit ?? e.extensions.maxCost]);
 
@@ -51,19 +53,19 @@ describe('fairnessPolicy', () => {
     const [a, b] = [connection('carol'), connection('carol')];
     const subscribe = { query: 'subscription { item { id } }' };
     expect(policy.onSubscribe?.(a, '1', subscribe)).toBeUndefined();
-    policy.onStream?.(a, '1', new ClientStream({ maxBufferedMessages: 1, maxBufferedBytes: 1_000 }, noHooks));
+    policy.onStream?.(a, '1', new ClientStream('1', a, noHooks));
     expect(limiter.activeSubscriptions('carol')).toBe(1);
     expect(codes(policy.onSubscribe?.(b, '1', subscribe))).toEqual([['RATE_LIMITED', 'subscriptions']]);
 
     // A race past the check (two connections at once): the second stream is ended, coded.
-    const raced = new ClientStream({ maxBufferedMessages: 1, maxBufferedBytes: 1_000 }, noHooks);
+    const raced = new ClientStream('2', b, noHooks);
     policy.onStream?.(b, '2', raced);
     expect(raced.closed).toBe(true);
     expect(limiter.activeSubscriptions('carol')).toBe(1);
 
     policy.onComplete?.(a, '1');
     expect(limiter.activeSubscriptions('carol')).toBe(0);
-    policy.onStream?.(b, '3', new ClientStream({ maxBufferedMessages: 1, maxBufferedBytes: 1_000 }, noHooks));
+    policy.onStream?.(b, '3', new ClientStream('3', b, noHooks));
     expect(limiter.activeSubscriptions('carol')).toBe(1);
     policy.onClose?.(b);
     expect(limiter.activeSubscriptions('carol')).toBe(0);

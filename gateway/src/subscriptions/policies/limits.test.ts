@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { buildSchema, parse, specifiedRules, validate } from 'graphql';
 import type { WebSocket } from 'ws';
 import { queryLimitsRule } from '../../limits.js';
@@ -11,11 +12,14 @@ const payload = { query: 'subscription { x }' };
 describe('subscriptionLimitsPolicy', () => {
   it('refuses a subscription beyond the per-connection maximum with RATE_LIMITED', () => {
     const policy = subscriptionLimitsPolicy({ maxSubscriptionsPerConnection: 2 });
-    const connection = new ConnectionState('alice', {} as WebSocket, undefined);
+    const connection = new ConnectionState('alice', {} as WebSocket, undefined, {
+      raw: {} as Duplex,
+      limits: { maxBufferedMessages: 1, maxBufferedBytes: 1 },
+    });
     expect(policy.onSubscribe?.(connection, '1', payload)).toBeUndefined();
-    connection.streams.set('1', new ClientStream({ maxBufferedMessages: 1, maxBufferedBytes: 1 }, noHooks));
+    connection.streams.set('1', new ClientStream('1', connection, noHooks));
     expect(policy.onSubscribe?.(connection, '2', payload)).toBeUndefined();
-    connection.streams.set('2', new ClientStream({ maxBufferedMessages: 1, maxBufferedBytes: 1 }, noHooks));
+    connection.streams.set('2', new ClientStream('2', connection, noHooks));
     const refused = policy.onSubscribe?.(connection, '3', payload);
     expect(refused?.map((e) => [e.message, e.extensions.code, e.extensions.retryAfterMs])).toEqual([
       ['At most 2 subscriptions per connection', 'RATE_LIMITED', 1_000],

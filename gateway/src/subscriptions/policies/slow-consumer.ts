@@ -47,7 +47,7 @@ export function slowConsumerPolicy(options: SlowConsumerOptions): SubscriptionPo
       const timer = setTimeout(() => close(connection), options.flushMs ?? 1_000);
       timer.unref();
       closing.set(connection, { reason, timer });
-      for (const stream of [...connection.streams.values()]) stream.end([slowConsumerError(reason)], { discard: true });
+      for (const stream of [...connection.streams.values()]) stream.end([slowConsumerError(reason)]);
     },
     onComplete(connection) {
       if (connection.streams.size === 0) close(connection);

@@ -14,68 +14,122 @@ export interface TokenExpiryOptions {
   flushMs: number;
 }
 
-interface Watch {
-  expired: boolean;
-  timer: NodeJS.Timeout | undefined;
-  closeTimer: NodeJS.Timeout | undefined;
+/**
+ * Connections by the instant their token expires (JWT `exp` is in whole seconds, so connections
+ * share instants), with one timer for the earliest: a connection costs a set entry, not a timer
+ * and its closures.
+ */
+class ExpirySchedule {
+  private readonly due = new Map<number, Set<ConnectionState>>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly expire: (connection: ConnectionState) => void) {}
+
+  add(connection: ConnectionState, at: number): void {
+    let set = this.due.get(at);
+    if (!set) {
+      set = new Set();
+      this.due.set(at, set);
+    }
+    set.add(connection);
+    if (at < this.timerAt) this.arm();
+  }
+
+  delete(connection: ConnectionState, at: number): void {
+    const set = this.due.get(at);
+    if (!set?.delete(connection) || set.size > 0) return;
+    this.due.delete(at);
+    if (this.due.size === 0) this.stop();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  private arm(): void {
+    this.stop();
+    let next = Number.POSITIVE_INFINITY;
+    for (const at of this.due.keys()) if (at < next) next = at;
+    if (next === Number.POSITIVE_INFINITY) return;
+    this.timerAt = next;
+    this.timer = setTimeout(() => this.fire(), Math.min(Math.max(next - Date.now(), 0), MAX_TIMER_MS));
+    this.timer.unref();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    const expired: ConnectionState[] = [];
+    for (const [at, set] of this.due) {
+      if (at > now) continue;
+      this.due.delete(at);
+      expired.push(...set);
+    }
+    // Re-armed for the next instant (or again for a far one that setTimeout could not reach at once).
+    this.arm();
+    for (const connection of expired) this.expire(connection);
+  }
 }
 
 /**
  * Ends a connection when its JWT expires. Every active subscription gets a graphql-ws `error`
- * message `[{ message: "Token expired", extensions: { code: "UNAUTHENTICATED" } }]` (undelivered
- * results are dropped), then the socket closes with 4403 "UNAUTHENTICATED: Token expired" so the client reconnects
- * with a fresh token in `connection_init` and resubscribes with its last cursor. Subscribing on an
+ * message `[{ message: "Token expired", extensions: { code: "UNAUTHENTICATED" } }]` (results the
+ * gateway still holds for it are dropped; those already written to the socket arrive first), then
+ * the socket closes with 4403 "UNAUTHENTICATED: Token expired" so the client reconnects with a
+ * fresh token in `connection_init` and resubscribes with its last cursor. Subscribing on an
  * expired connection is refused with the same error.
  */
 export function tokenExpiryPolicy(options: TokenExpiryOptions = { flushMs: 2_000 }): SubscriptionPolicy {
-  const watches = new WeakMap<ConnectionState, Watch>();
+  /** Expired connections waiting for their `error` messages to be written (at most `flushMs`). */
+  const closing = new Map<ConnectionState, NodeJS.Timeout>();
 
-  const closeExpired = (connection: ConnectionState, watch: Watch) => {
-    clearTimeout(watch.closeTimer);
+  const closeExpired = (connection: ConnectionState) => {
+    clearTimeout(closing.get(connection));
+    closing.delete(connection);
     connection.socket.close(SubscriptionCloseCode.Forbidden, closeReason(ErrorCode.UNAUTHENTICATED, 'Token expired'));
   };
 
-  const expire = (connection: ConnectionState, watch: Watch) => {
-    watch.expired = true;
+  const schedule = new ExpirySchedule((connection) => {
     if (connection.streams.size === 0) {
-      closeExpired(connection, watch);
+      closeExpired(connection);
       return;
     }
-    for (const stream of connection.streams.values()) stream.end([TOKEN_EXPIRED], { discard: true });
-    watch.closeTimer = setTimeout(() => closeExpired(connection, watch), options.flushMs);
-  };
-
-  const arm = (connection: ConnectionState, watch: Watch, expiresAt: number) => {
-    const delay = expiresAt - Date.now();
-    watch.timer = setTimeout(
-      () => (Date.now() >= expiresAt ? expire(connection, watch) : arm(connection, watch, expiresAt)),
-      Math.min(Math.max(delay, 0), MAX_TIMER_MS),
+    closing.set(
+      connection,
+      setTimeout(() => closeExpired(connection), options.flushMs),
     );
-  };
+    for (const stream of [...connection.streams.values()]) stream.end([TOKEN_EXPIRED]);
+  });
+
+  const expired = (connection: ConnectionState) => connection.expiresAt !== undefined && Date.now() >= connection.expiresAt;
 
   return {
     name: 'token-expiry',
     onConnect(connection) {
-      const watch: Watch = { expired: false, timer: undefined, closeTimer: undefined };
-      watches.set(connection, watch);
-      if (connection.expiresAt !== undefined) arm(connection, watch, connection.expiresAt);
+      if (connection.expiresAt !== undefined) schedule.add(connection, connection.expiresAt);
       return undefined;
     },
     onSubscribe(connection) {
-      if (!watches.get(connection)?.expired) return undefined;
+      if (!expired(connection)) return undefined;
       return [new GraphQLError(TOKEN_EXPIRED.message, { extensions: { ...TOKEN_EXPIRED.extensions } })];
     },
     onComplete(connection) {
       // The `error` messages are written: close as soon as the last one is out.
-      const watch = watches.get(connection);
-      if (watch?.expired && connection.streams.size === 0) closeExpired(connection, watch);
+      if (closing.has(connection) && connection.streams.size === 0) closeExpired(connection);
     },
     onClose(connection) {
-      const watch = watches.get(connection);
-      if (!watch) return;
-      clearTimeout(watch.timer);
-      clearTimeout(watch.closeTimer);
-      watches.delete(connection);
+      if (connection.expiresAt !== undefined) schedule.delete(connection, connection.expiresAt);
+      clearTimeout(closing.get(connection));
+      closing.delete(connection);
+    },
+    close() {
+      schedule.stop();
+      for (const timer of closing.values()) clearTimeout(timer);
+      closing.clear();
     },
   };
 }
