@@ -26,6 +26,7 @@ import {
 import { CpuMeter, cpuLine } from '../lib/proc-cpu.js';
 import { table, verdict } from '../lib/report.js';
 import { seedTasks } from '../lib/seed.js';
+import { measureStages, type StageLag } from '../lib/stage-lag.js';
 import { fmt, type LatencySummary, monotonicMs, summarize } from '../lib/stats.js';
 import type { ArrivalsResult } from '../procs/ws-clients.js';
 
@@ -61,6 +62,13 @@ interface Level {
   errors: string[];
   window: [number, number];
   cores: Record<string, number>;
+  /** Median over broadcasts of the first arrival (mutation → first subscriber: the path before the fan-out). */
+  firstMs: number;
+  /** CPU of the gateway processes and of the client processes per measured broadcast (ms). */
+  gatewayCpuMs: number;
+  clientsCpuMs: number;
+  /** Delivery stages observed by sync and the gateways during the measured broadcasts. */
+  stages: StageLag[];
 }
 
 interface Gateway {
@@ -187,7 +195,9 @@ export const fanout: Benchmark = {
         const perBroadcastP99: number[] = [];
         let missing = 0;
         const errors: string[] = [];
+        const firsts: number[] = [];
         let from = 0;
+        let stages: (() => Promise<StageLag[]>) | undefined;
         const meter = new CpuMeter({
           ...Object.fromEntries(on.map((g) => [g.name, g.child.child.pid])),
           subgraphs: system.child.pid,
@@ -199,6 +209,7 @@ export const fanout: Benchmark = {
           if (b === 1) {
             from = monotonicMs();
             meter.restart();
+            stages = await measureStages([system.info.subgraphs.sync ?? '', ...on.map((g) => g.child.url)]);
           }
           const t0 = monotonicMs();
           const sent = await postGraphQL(a.child.url, system.token, UPDATE, { id: task.id, title: `broadcast ${label}-${b}` });
@@ -208,11 +219,18 @@ export const fanout: Benchmark = {
           const ms = got.arrivals.map((t) => t - t0);
           latencies.push(...ms);
           perBroadcastP99.push(summarize(ms).p99);
+          firsts.push(Math.min(...ms));
           missing += got.missing;
           errors.push(...got.errors);
           await sleep(300);
         }
+        const cores = mergeClients(meter.read());
+        const cpuMs = (cores_: number) => (cores_ * meter.seconds * 1000) / broadcasts;
         const level: Level = {
+          firstMs: summarize(firsts).p50,
+          gatewayCpuMs: cpuMs(on.reduce((n, g) => n + (cores[g.name] ?? 0), 0)),
+          clientsCpuMs: cpuMs(cores.clients ?? 0),
+          stages: stages ? await stages() : [],
           label,
           subscribers,
           processes,
@@ -221,7 +239,7 @@ export const fanout: Benchmark = {
           missing,
           errors: [...new Set(errors)].slice(0, 5),
           window: [from, monotonicMs()],
-          cores: mergeClients(meter.read()),
+          cores,
         };
         console.log(
           `  ${label}: p50 ${fmt(level.latency.p50)} p95 ${fmt(level.latency.p95)} p99 ${fmt(level.latency.p99)} ms, ${processes
@@ -229,7 +247,9 @@ export const fanout: Benchmark = {
               (p) =>
                 `${p.name} ${p.connections} conns ${fmt(p.perConnectionKB)} KB RSS/conn (heap ${fmt(p.heapPerConnectionKB)}), ${p.fds} fds`,
             )
-            .join('; ')}, missing ${missing}`,
+            .join(
+              '; ',
+            )}, missing ${missing}; first ${fmt(level.firstMs)} ms, gateway CPU ${fmt(level.gatewayCpuMs)} ms / clients CPU ${fmt(level.clientsCpuMs)} ms per broadcast`,
         );
         return level;
       };
@@ -323,6 +343,33 @@ export const fanout: Benchmark = {
             l.subscribers >= 10_000 ? `< 15 KB ${verdict(memoryOk(l))}` : '',
           ]),
           ['l', 'r', 'r', 'r', 'r', 'l', 'r', 'l', 'r', 'r', 'r', 'l'],
+        ),
+        '',
+        "**Where the time goes.** *first* = mutation → first subscriber (median over broadcasts: the mutation, the event bus, sync and the gateway resolving the event once, before any fan-out); *resolve* and *write* = the gateway's `delivery_lag_seconds` stages (mean): upstream event → result ready (entity fetch), and result ready → written to every subscribed socket (once per result and gateway process); CPU per broadcast from `/proc` over the measured broadcasts (load-independent, unlike the latencies).",
+        '',
+        table(
+          [
+            'connections',
+            'first ms',
+            'gateway resolve ms',
+            'gateway write (all sockets) ms',
+            'gateway CPU / broadcast',
+            'per subscriber',
+            'clients CPU / broadcast',
+          ],
+          all.map((l) => {
+            const stage = (name: string) => l.stages.find((x) => x.stage === name)?.meanMs ?? Number.NaN;
+            return [
+              l.label,
+              fmt(l.firstMs),
+              fmt(stage('gateway_resolve')),
+              fmt(stage('client_write')),
+              `${fmt(l.gatewayCpuMs)} ms`,
+              `${fmt((l.gatewayCpuMs * 1000) / l.subscribers)} µs`,
+              `${fmt(l.clientsCpuMs)} ms`,
+            ];
+          }),
+          ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
         ),
         '',
         ...(pairError ? [`Two processes: **failed** — \`${pairError}\``, ''] : []),

@@ -1,24 +1,26 @@
 /**
  * Tunables of the gateway's federated subscriptions (ARCHITECTURE §6) and the close codes it uses.
- * Defaults bound memory per connection: `maxSubscriptionsPerConnection` streams of at most
- * `maxBufferedMessages` / `maxBufferedBytes` unsent results each.
+ * Defaults bound memory per connection: a socket holding at most `maxBufferedBytes` unsent (plus
+ * one result per subscription), `maxSubscriptionsPerConnection` subscriptions.
  */
 export interface SubscriptionOptions {
   /** WebSocket path on the gateway's HTTP server (default `/graphql`, same port as HTTP). */
   path: string;
   /**
-   * Results queued for one client subscription before it is full: its pipeline then waits for the
-   * client to read (flow control), and pauses its upstream. Never an error by itself.
+   * Results written to a client connection whose write has not completed (not all taken by the
+   * kernel) at which it is full: its subscriptions' pipelines then wait for the client to read
+   * (flow control), and pause their upstreams. Never an error by itself.
    */
   maxBufferedMessages: number;
   /**
-   * Serialized bytes queued for one client subscription before it is full (at most one result
-   * more is queued); also the bytes of resolved results a pipeline holds before pausing its upstream.
+   * Bytes a client connection's socket holds unsent at which it is full (at most one result more
+   * per subscription is written); also the bytes of resolved results a pipeline holds before
+   * pausing its upstream.
    */
   maxBufferedBytes: number;
   /**
-   * A full client subscription from which no result is read for this long is a slow consumer:
-   * its connection is closed with 1013 `SLOW_CONSUMER: …`.
+   * A full client connection on which no write completes for this long is a slow consumer: its
+   * subscriptions end with `SLOW_CONSUMER` and it is closed with 1013 `SLOW_CONSUMER: …`.
    */
   stallTimeoutMs: number;
   /**
@@ -37,7 +39,7 @@ export interface SubscriptionOptions {
   maxSubscriptionsPerConnection: number;
   /** Largest accepted WebSocket message (bytes); the gateway's HTTP body limit is a good value. */
   maxPayloadBytes: number;
-  /** Interval of WebSocket pings to clients; a client that misses one pong interval is dropped. */
+  /** Interval of the WebSocket ping sweep over all clients; a client that has not answered the previous ping is dropped. */
   keepAliveMs: number;
   /** Interval of graphql-ws pings to subgraphs; no pong within `upstreamPongTimeoutMs` drops the link. */
   upstreamKeepAliveMs: number;
@@ -82,7 +84,7 @@ export const DEFAULT_SUBSCRIPTION_OPTIONS: SubscriptionOptions = {
  */
 export const SubscriptionCloseCode = {
   /**
-   * RFC 6455 "Try Again Later": a slow consumer (a full subscription buffer read nothing for
+   * RFC 6455 "Try Again Later": a slow consumer (a full connection read nothing for
    * `stallTimeoutMs`). The reason starts with `SLOW_CONSUMER:`. Other clients are unaffected.
    */
   SlowConsumer: 1013,

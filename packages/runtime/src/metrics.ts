@@ -21,7 +21,8 @@ export interface Metrics {
  * - `consumer` (sync): the event occurred (the mutation's transaction) → sync's consumer stored it;
  * - `sync_push` (sync): stored → handed to a live subscription's graphql-ws stream (queue wait);
  * - `gateway_resolve` (gateway): upstream event received → client result ready (entity fetches);
- * - `client_write` (gateway): result ready → taken by graphql-ws to write to the client's socket.
+ * - `client_write` (gateway): result ready → written to its subscribers' sockets (once per result and
+ *   shared pipeline; includes waiting for a full client connection).
  */
 export const DELIVERY_STAGES = ['consumer', 'sync_push', 'gateway_resolve', 'client_write'] as const;
 export type DeliveryStage = (typeof DELIVERY_STAGES)[number];
