@@ -29,7 +29,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
-export { SpanKind } from '@opentelemetry/api';
+export { type Link, SpanKind } from '@opentelemetry/api';
 /** For tests and tools: collect finished spans in memory (`startTracing({ exporter })`). */
 export { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
@@ -108,6 +108,12 @@ export const currentTraceparent = (): string | undefined => traceHeaders().trace
 export function contextFromTraceparent(traceparent: string | undefined | null, tracestate?: string | null): Context {
   if (!traceparent) return ROOT_CONTEXT;
   return propagation.extract(ROOT_CONTEXT, tracestate ? { traceparent, tracestate } : { traceparent });
+}
+
+/** A span link to the context a `traceparent` names (none for a missing or invalid one). */
+export function linkToTraceparent(traceparent: string | undefined | null): Link | undefined {
+  const spanContext = trace.getSpanContext(contextFromTraceparent(traceparent));
+  return spanContext && trace.isSpanContextValid(spanContext) ? { context: spanContext } : undefined;
 }
 
 /** The remote context of incoming HTTP headers. */

@@ -10,7 +10,7 @@ import { TaskUpdateSchema } from './entities/task-update.entity.js';
 import { UserWatermarkSchema } from './entities/user-watermark.entity.js';
 import { prepareConsumers, syncGroups } from './events/consumer-start.js';
 import { reminderRelay } from './events/reminder-relay.js';
-import { taskUpdateIngest } from './events/task-update-ingest.js';
+import { type TaskUpdateIngestOptions, taskUpdateIngest, taskUpdateIngestBatch } from './events/task-update-ingest.js';
 import { createCursorCodec } from './feed/cursor-codec.js';
 import { OrderedRelease } from './feed/ordered-release.js';
 import { RetentionPruner } from './feed/retention.js';
@@ -80,22 +80,24 @@ export async function createService(config: SyncServiceConfig): Promise<SyncServ
         onPublished: (n) => livePushes.inc(n),
       });
   if (release) feed.horizon = () => release.horizon;
+  const ingest: TaskUpdateIngestOptions = {
+    onStored: (update) => {
+      feed.delivery.stored(update);
+      if (release) release.wake();
+      else livePushes.inc(feed.taskUpdates.publish(update.userId, update));
+    },
+    logger,
+    retentionMs: settings.retentionSeconds * 1000,
+    touchedUsers,
+  };
   bus.subscribe({
     group: groups.taskUpdates,
     topic: Topic.TaskUpdates,
     startAt: start.taskUpdates,
     // A batch's live pushes land together when it commits: keep a burst well inside a live subscriber's 50-slot queue.
     maxBatch: 25,
-    handler: taskUpdateIngest({
-      onStored: (update) => {
-        feed.delivery.stored(update);
-        if (release) release.wake();
-        else livePushes.inc(feed.taskUpdates.publish(update.userId, update));
-      },
-      logger,
-      retentionMs: settings.retentionSeconds * 1000,
-      touchedUsers,
-    }),
+    handler: taskUpdateIngest(ingest),
+    batchHandler: taskUpdateIngestBatch(ingest),
   });
   bus.subscribe({
     group: groups.reminders,
