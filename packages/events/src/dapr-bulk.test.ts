@@ -122,3 +122,31 @@ test('falls back to one publish per event when the sidecar has no bulk publish A
   expect(recorder.duplicates).toEqual([]);
   for (const [, versions] of versionsByTask(recorder.callsOf('audit'))) expect(versions).toEqual([1, 2, 3]);
 });
+
+test('one publish per event with failures: each key stops at its failed event and resumes there; per-key order kept, nothing published twice', async () => {
+  await resetTables(db);
+  sidecar = await startDaprSidecarDouble({ appId: 'consumer', bulkPublish: false });
+  testbed = new BusTestbed('dapr', db, sidecar);
+  const recorder = new Recorder();
+  await testbed.startRelay({ backoff: { initialMs: 10, maxMs: 50 }, batchSize: 100 });
+  await testbed.startConsumer({ subscriptions: [recorder.subscription('audit')] });
+  // A first run shows the relay that the sidecar has no bulk API (it asks again only after a minute).
+  await produceInterleaved();
+  await waitFor('first run handled', async () => (await effectCount(db, 'audit')) === 30);
+  // The first publishes of the next batch (one request per event, by key) fail: those keys wait, the others go on.
+  sidecar.failPublishes(4);
+  const { tasks } = await produceInterleaved();
+  await waitFor('all handled', async () => (await effectCount(db, 'audit')) === 60);
+  await sidecar.idle();
+  const messages = sidecar.broker.messages('task-events').filter((m) => tasks.includes(String(m.partitionKey)));
+  expect(messages).toHaveLength(30);
+  expect(new Set(messages.map((m) => m.eventId)).size).toBe(30);
+  expect(recorder.duplicates).toEqual([]);
+  const calls = versionsByTask(recorder.callsOf('audit'));
+  for (const task of tasks) expect(calls.get(task)).toEqual([1, 2, 3]);
+  // Per key, the broker took the versions in log order.
+  for (const task of tasks) {
+    const seqs = messages.filter((m) => m.partitionKey === task).map((m) => Number(m.cloudEvent.seq));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  }
+});

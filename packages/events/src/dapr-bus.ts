@@ -93,7 +93,8 @@ export class DaprEventBus implements EventBus {
           }),
       horizon: new LogHorizon(db),
       backoff: this.options.backoff ?? DEFAULT_BACKOFF,
-      batchSize: this.options.batchSize ?? 100,
+      // Rows per read: five bulk requests of 100, or 500 publishes by key, per horizon check and update.
+      batchSize: this.options.batchSize ?? 500,
       standbyMs: this.options.relayStandbyMs ?? 5_000,
     });
     this.listener = new NotificationListener({

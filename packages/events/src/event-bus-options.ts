@@ -39,7 +39,7 @@ export interface EventBusOptions {
   dapr?: DaprSidecarConfig;
   /** Retry backoff of a RETRYing event and of a failing publish (default 50 ms doubling to 5 s). */
   backoff?: BackoffOptions;
-  /** Events read per query (default 100). */
+  /** Events read per query (default 100; the Dapr relay's default is 500). */
   batchSize?: number;
   /** Embedded: most events a consumer group handles in one transaction (default 100; `Subscription.maxBatch` overrides). */
   consumerBatch?: number;

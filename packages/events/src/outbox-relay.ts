@@ -130,16 +130,18 @@ export class OutboxRelay {
    * Publishes a batch (rows in `seq` order) and marks the published rows. With bulk publish the
    * rows go in rounds (`bulkRounds`: consecutive rows of one topic, at most one event per key per
    * request), in log order; the first round with a failed entry ends the batch (back off, then the
-   * unpublished rows are read again in order), as the first failed publish does without bulk.
-   * True when something failed.
+   * unpublished rows are read again in order). One request per row (no bulk API, or bulk off): each
+   * key's rows in order, the keys at once (`publishByKey`). True when something failed.
    */
   private async publishBatch(client: pg.Client, rows: OutboxRow[]): Promise<boolean> {
     const published: string[] = [];
     let failed = false;
-    const rounds = bulkRounds(rows, this.options.maxBulk ?? 100);
+    const maxBulk = this.options.maxBulk ?? 100;
+    const bulk = this.options.publishBulk !== undefined && performance.now() >= this.bulkUnavailableUntil;
+    const rounds = bulk ? bulkRounds(rows, maxBulk) : [rows];
     for (const round of rounds) {
       if (this.abort.signal.aborted) break;
-      const result = await this.publishRound(round);
+      const result = bulk ? await this.publishRound(round) : await this.publishByKey(round, maxBulk);
       published.push(...result.published);
       const publishedSeqs = new Set(result.published);
       for (const row of round) if (publishedSeqs.has(String(row.seq))) this.options.metrics.eventsPublished.inc({ topic: row.topic });
@@ -152,6 +154,48 @@ export class OutboxRelay {
       await client.query('update bus.outbox set published_at = now() where seq = any($1::bigint[])', [published]);
     }
     return failed;
+  }
+
+  /**
+   * One publish per row: each key's rows one after the other in `seq` order, up to `concurrency`
+   * keys at once. A key stops at its first failure (its later rows are not tried, so per-key order
+   * holds); other keys go on. Kafka orders per key only, so nothing else waits on a slow key.
+   */
+  private async publishByKey(rows: OutboxRow[], concurrency: number): Promise<BulkPublishResult> {
+    const byKey = new Map<string, OutboxRow[]>();
+    for (const row of rows) {
+      const chain = byKey.get(row.key);
+      if (chain) chain.push(row);
+      else byKey.set(row.key, [row]);
+    }
+    const chains = [...byKey.values()];
+    const result: BulkPublishResult = { published: [], failed: [] };
+    let firstError: { err: unknown; row: OutboxRow } | undefined;
+    let next = 0;
+    const worker = async () => {
+      for (let chain = chains[next++]; chain; chain = chains[next++]) {
+        for (const [i, row] of chain.entries()) {
+          try {
+            if (this.abort.signal.aborted) throw new Error('relay closing');
+            await this.options.publish(row, this.abort.signal);
+            result.published.push(String(row.seq));
+          } catch (error) {
+            firstError ??= { err: error, row };
+            for (const rest of chain.slice(i)) result.failed.push(String(rest.seq));
+            break;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, chains.length) }, worker));
+    if (firstError) {
+      const { err, row } = firstError;
+      this.options.logger.warn(
+        { err, eventId: row.id, seq: String(row.seq), topic: row.topic, failed: result.failed.length },
+        'publish failed; will retry',
+      );
+    }
+    return result;
   }
 
   /**
@@ -177,29 +221,7 @@ export class OutboxRelay {
         this.options.logger.warn({ err: error, retryMs: BULK_RETRY_MS }, 'bulk publish unavailable; publishing one by one');
       }
     }
-    const result: BulkPublishResult = { published: [], failed: [] };
-    let firstError: { err: unknown; row: OutboxRow } | undefined;
-    const outcomes = await Promise.all(
-      rows.map(async (row) => {
-        if (this.abort.signal.aborted) return false;
-        try {
-          await this.options.publish(row, this.abort.signal);
-          return true;
-        } catch (error) {
-          firstError ??= { err: error, row };
-          return false;
-        }
-      }),
-    );
-    for (const [i, row] of rows.entries()) (outcomes[i] ? result.published : result.failed).push(String(row.seq));
-    if (firstError) {
-      const { err, row } = firstError;
-      this.options.logger.warn(
-        { err, eventId: row.id, seq: String(row.seq), topic: row.topic, failed: result.failed.length },
-        'publish failed; will retry',
-      );
-    }
-    return result;
+    return this.publishByKey(rows, rows.length);
   }
 
   /**
