@@ -32,10 +32,10 @@ export const GATEWAY_SERVICE = { name: 'gateway', appId: 'gateway', port: 4000, 
  * `NODE_OPTIONS`; the gateway benchmark starts ours with them too). A 32 MB semi-space (V8's default
  * is 16 MB): a `TaskBoard` request allocates its subgraph answers, Apollo's merged and shaped result
  * and the serialised response, and with 16 requests in flight the default young generation filled
- * before they finished, so their objects were promoted and collected again by the old-space GC (GC
- * was 23.6% of the gateway's samples; same-run A/B: 10-25% less gateway CPU per request than with 16 MB,
- * 64 MB no better; BENCHMARKS.md, issue 16). Costs at most 3 × 32 MB of young generation, within the
- * manifest's 512 Mi limit beside `--max-old-space-size=384`.
+ * before they finished, so their objects were promoted and collected again by the old-space GC (GC:
+ * 17-24% of the gateway's samples). The gain is not proven: a scratch A/B showed 10-25% less gateway CPU
+ * per request than with 16 MB, the full benchmark no change in ours ÷ Apollo (BENCHMARKS.md, issue 16).
+ * Costs at most 3 × 32 MB of young generation, within the manifest's 512 Mi beside `--max-old-space-size=384`.
  */
 export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=32';
 
