@@ -155,6 +155,32 @@ describe('audit subgraph', () => {
     expect(await countEntries()).toBe(before);
   });
 
+  it('records a batch in one statement, in log order, as the handler would; an inconsistent event is left to the handler', async () => {
+    const recorder = auditRecorder(createLogger('audit-test', 'silent'));
+    const task = new FakeTask('carol', 'batched');
+    const events = lifecycle(task).map((e, i) => ({ ...e, seq: String(1_000_000 + i) }) as DeliveredEvent);
+    const bad = { ...new FakeTask('carol', 'other').created(), seq: '2000000' } as DeliveredEvent;
+    (bad.data as { taskId: string }).taskId = task.id; // snapshot of another task: the handler drops it
+    const statements: string[] = [];
+    const listener = (q: { sql: string }) => statements.push(q.sql);
+    const knex = feeder.fork().getConnection().getKnex();
+    knex.on('query', listener);
+    let taken: ReadonlySet<string> = new Set();
+    try {
+      taken = await feeder.fork().transactional((tx) => recorder.batchHandler!([...events, bad], tx));
+    } finally {
+      knex.off('query', listener);
+    }
+    expect([...taken].sort()).toEqual(events.map((e) => e.id).sort());
+    expect(statements.filter((q) => q.includes('insert into audit.audit_entry'))).toHaveLength(1);
+    const { rows } = await sql.query('select event_id, action, version from audit.audit_entry where task_id = $1 order by seq', [task.id]);
+    expect(rows.map((r) => r.event_id)).toEqual(events.map((e) => e.id));
+    expect(rows.map((r) => r.action)).toEqual(['CREATED', 'UPDATED', 'UPDATED', 'COMPLETED', 'DELETED']);
+    // Again (a redelivered batch): nothing new.
+    await feeder.fork().transactional((tx) => recorder.batchHandler!(events, tx));
+    expect(await countEntries('task_id = $1', [task.id])).toBe(events.length);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE at the database', async () => {
     const task = new FakeTask('alice', 'immutable');
     await feed([task.created()]);

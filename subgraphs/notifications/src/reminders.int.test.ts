@@ -59,6 +59,34 @@ async function apply(task: TaskState, ...events: ReturnType<typeof taskEvent>[])
 }
 
 describe('reminders (embedded scheduler)', () => {
+  it('in one batch: tasks without reminders are brought up to date at once, tasks with reminders (now or before) get the full treatment', async () => {
+    const due = new Date(Date.now() + 3_600_000);
+    const plain = newTask('dora', { title: 'plain' });
+    const armed = newTask('dora', { title: 'armed', dueAt: due, reminders: [{ offset: 'PT10M' }] });
+    const disarmed = newTask('dora', { title: 'disarmed', dueAt: due, reminders: [{ offset: 'PT5M' }] });
+    await apply(disarmed, taskEvent(EventType.TaskCreated, disarmed));
+    expect(await jobOf(`reminder-${disarmed.id}-0`)).toBeDefined();
+    // One transaction, so the consumer takes them as one batch; per task in version order.
+    const events = [
+      taskEvent(EventType.TaskCreated, plain),
+      taskEvent(EventType.TaskCreated, armed),
+      taskEvent(EventType.TaskUpdated, { ...plain, title: 'plain 2', version: 2 }),
+      taskEvent(EventType.TaskUpdated, { ...disarmed, reminders: [], version: 2 }),
+      taskEvent(EventType.TaskDeleted, { ...plain, title: 'plain 2', version: 3 }),
+    ];
+    await sql.query('begin');
+    await appendEvents(sql, ...events);
+    await sql.query('commit');
+    await waitFor('all applied', async () => (await appliedVersion(plain.id)) === 3 && (await appliedVersion(disarmed.id)) === 2, 5_000);
+    await waitFor('armed applied', async () => (await appliedVersion(armed.id)) === 1, 5_000);
+    const tracked = await sql.query('select title, deleted from notifications.tracked_task where task_id = $1', [plain.id]);
+    expect(tracked.rows[0]).toEqual({ title: 'plain 2', deleted: true });
+    expect((await jobOf(`reminder-${armed.id}-0`))?.due_at.getTime()).toBe(due.getTime() - 600_000);
+    expect(await jobOf(`reminder-${disarmed.id}-0`)).toBeUndefined();
+    expect(await remindersOf(disarmed.id)).toEqual([]);
+    expect(await remindersOf(plain.id)).toEqual([]);
+  });
+
   it('fires exactly once at its fire time: due in 3 s, reminder PT2S before', async () => {
     const t0 = Date.now();
     const task = newTask('alice', { title: 'Call Bob', dueAt: new Date(t0 + 3_000), reminders: [{ offset: 'PT2S' }] });

@@ -106,8 +106,9 @@ export function auditRecorder(logger: Logger): Subscription {
         tx,
         `insert into audit.audit_entry (event_id, task_id, user_id, action, actor, occurred_at, recorded_at, version, changes, snapshot)
          select r.event_id, r.task_id, r.user_id, r.action, r.actor, r.occurred_at, clock_timestamp(), r.version, r.changes, r.snapshot
-           from jsonb_to_recordset($1::jsonb) with ordinality as r(event_id uuid, task_id uuid, user_id text, action text, actor text,
-                occurred_at timestamptz, version int, changes jsonb, snapshot jsonb, n bigint)
+           from rows from (jsonb_to_recordset($1::jsonb) as (event_id uuid, task_id uuid, user_id text, action text, actor text,
+                occurred_at timestamptz, version int, changes jsonb, snapshot jsonb))
+                with ordinality as r(event_id, task_id, user_id, action, actor, occurred_at, version, changes, snapshot, n)
           order by r.n
          on conflict (event_id) do nothing`,
         [JSON.stringify(rows)],
