@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { EventType, sleep } from '@taskgraph/events';
-import { type Database, DEV_INTERNAL_TOKEN_SECRET, INTERNAL_TOKEN_HEADER, signInternalToken, testServiceConfig } from '@taskgraph/runtime';
+import { type DeliveredEvent, EventType, sleep } from '@taskgraph/events';
+import {
+  createLogger,
+  type Database,
+  DEV_INTERNAL_TOKEN_SECRET,
+  INTERNAL_TOKEN_HEADER,
+  signInternalToken,
+  testServiceConfig,
+} from '@taskgraph/runtime';
 import { callSubgraph, createTestDatabase, type TestDatabase } from '@taskgraph/test-kit';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createService, type SyncService } from './app.js';
+import { taskUpdateIngestBatch } from './events/task-update-ingest.js';
 import {
   append,
   Collector,
@@ -213,6 +221,51 @@ describe('sync subgraph', () => {
     expect(new Set(got).size).toBe(got.length);
     expect(got).toEqual(expected);
     expect(resumed.errors).toEqual([]);
+  });
+
+  it('stores a consumer batch in one statement and hands each update on after commit, in log order', async () => {
+    const u = user();
+    const events = Array.from({ length: 8 }, (_, k) => taskUpdateEvent({ userId: u, version: k + 1, tags: k % 2 ? ['odd'] : [] }));
+    const delivered = events.map((e, k) => ({ ...e, seq: String(9_000_000_000 + k) }) as DeliveredEvent);
+    const old = {
+      ...taskUpdateEvent({ userId: u, occurredAt: new Date(Date.now() - 400 * 86_400_000) }),
+      seq: '9000000100',
+    } as DeliveredEvent;
+    const noSeq = { ...taskUpdateEvent({ userId: u }), seq: '0' } as DeliveredEvent;
+    const handed: string[] = [];
+    const ingest = taskUpdateIngestBatch({
+      onStored: (update) => handed.push(update.cursor),
+      logger: createLogger('sync-test', 'silent'),
+      retentionMs: 86_400_000,
+      touchedUsers: new Set(),
+    });
+    const statements: string[] = [];
+    const knex = producer.fork().getConnection().getKnex();
+    const listener = (q: { sql: string }) => statements.push(q.sql);
+    knex.on('query', listener);
+    let taken: ReadonlySet<string> = new Set();
+    try {
+      taken = await producer.fork().transactional(async (tx) => {
+        const result = await ingest([...delivered, old, noSeq], tx);
+        expect(handed).toEqual([]); // not before the commit
+        return result;
+      });
+    } finally {
+      knex.off('query', listener);
+    }
+    // The one without a log position is left to the handler (which drops it); the old one is taken as a no-op.
+    expect([...taken].sort()).toEqual([...delivered, old].map((e) => e.id).sort());
+    expect(statements.filter((q) => q.includes('insert into sync.task_update'))).toHaveLength(1);
+    expect(handed).toEqual(delivered.map((e) => e.seq));
+    const { rows } = await sql.query(
+      'select cursor::text, version, tags, changed_fields from sync.task_update where user_id = $1 order by cursor',
+      [u],
+    );
+    expect(rows.map((r) => r.cursor)).toEqual(delivered.map((e) => e.seq));
+    expect(rows.map((r) => r.tags)).toEqual(delivered.map((_, k) => (k % 2 ? ['odd'] : [])));
+    expect(rows[0].changed_fields).toEqual(Object.keys((events[0]!.data as { changes?: object }).changes ?? {}).sort());
+    // These cursors are far past the log: leave the window as the service's own tests expect it.
+    await sql.query('delete from sync.task_update where user_id = $1', [u]);
   });
 
   it('fails with RESYNC_REQUIRED for a cursor older than the retained window (cap and age), never silently', async () => {
