@@ -148,10 +148,11 @@ it('refuses multiplying queries before any subgraph call, in < 100 ms, without s
   expect(fetchesBy.get(MALLORY) ?? 0).toBe(before);
 
   // Refused in < 100 ms (p95 of client round trips). The whole system shares this process, so on an
-  // oversubscribed box (load ≫ cores) every round trip stretches: then a refusal, sent 4 at once, must
-  // still take no more than two of alice's light queries at baseline. Run, each heavy query takes
-  // seconds (11.6 s in the issue's report).
-  expect(p95(heavyMs)).toBeLessThan(Math.max(100, 2 * baseP95));
+  // oversubscribed box (load ≫ cores; CI runs other suites beside this one) every round trip
+  // stretches: then a refusal, sent 4 at once, must still take no more than two of alice's light
+  // queries, at baseline or in the same stretch (her p95 under the attack). Run, each heavy query
+  // takes seconds (11.6 s in the issue's report); the fetch count above shows none ran.
+  expect(p95(heavyMs)).toBeLessThan(Math.max(100, 2 * baseP95, 2 * attackP95));
   expect(Math.max(...heavyMs)).toBeLessThan(1_000);
   expect(attackP95).toBeLessThanOrEqual(LIGHT_P95_FACTOR * Math.max(baseP95, FLOOR_MS));
 }, 120_000);
