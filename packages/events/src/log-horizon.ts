@@ -93,14 +93,12 @@ export class LogHorizon {
       // latestCompletedXid) without being listed, and still append a lower seq. When xmin's
       // 32-bit form is a special xid (0-2, once per wraparound) `age()` is meaningless: then the
       // observer's own xid (drawn after the snapshot) is the bound.
-      `select pg_snapshot_xmin(s.snap)::text as xmin,
-              case when pg_snapshot_xmin(s.snap)::text::bigint % 4294967296 < 3
-                   then pg_current_xact_id()::text
-                   else (pg_snapshot_xmin(s.snap)::text::bigint
-                         + age(((pg_snapshot_xmin(s.snap)::text::bigint % 4294967296)::text)::xid) - 1)::text
+      `select x.xmin::text as xmin,
+              case when x.xmin % 4294967296 < 3 then pg_current_xact_id()::text
+                   else (x.xmin + age(((x.xmin % 4294967296)::text)::xid) - 1)::text
               end as xip_max,
               (select coalesce(max(seq), 0) from bus.outbox)::text as head
-         from (select pg_current_snapshot() as snap) as s`,
+         from (select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as xmin) as x`,
       [],
       { prepared: true },
     );

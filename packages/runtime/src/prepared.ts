@@ -24,14 +24,23 @@ const MAX_NAMES = 1_000;
  * the statement is reported to the database's `onQuery` hook like any ORM statement (metrics, N+1 tests).
  */
 export async function readRows<R>(em: EntityManager, text: string, values: readonly unknown[]): Promise<R[]> {
-  const name = statementName(text);
   const knex = em.getConnection().getKnex();
-  const client = knex.client as unknown as KnexClient;
+  return (await onConnection<R>(knex, knex.client as unknown as KnexClient, text, values, statementName(text))).rows;
+}
+
+/** `text` with `values` on a connection of `client` (acquired and released around it), reported to `onQuery` like any ORM statement. */
+async function onConnection<R>(
+  knex: ReturnType<ReturnType<EntityManager['getConnection']>['getKnex']>,
+  client: KnexClient,
+  text: string,
+  values: readonly unknown[],
+  name: string,
+): Promise<{ rows: R[]; affectedRows: number }> {
   const connection = await client.acquireConnection();
   try {
     knex.emit('query', { sql: text, bindings: values, method: 'raw' });
     const result = await connection.query(name ? { name, text, values } : { text, values });
-    return result.rows as R[];
+    return { rows: result.rows as R[], affectedRows: result.rowCount ?? 0 };
   } finally {
     await client.releaseConnection(connection);
   }
@@ -67,17 +76,9 @@ export async function runStatement<R = Record<string, unknown>>(
   values: readonly unknown[],
   options: { prepared?: boolean } = {},
 ): Promise<{ rows: R[]; affectedRows: number }> {
-  const name = options.prepared ? statementName(text) : '';
   const knex = em.getConnection().getKnex();
   // A knex transaction's client hands out the transaction's own connection (and releases nothing).
   const transaction = em.getTransactionContext() as { client?: unknown } | undefined;
   const client = (transaction?.client ?? knex.client) as unknown as KnexClient;
-  const connection = await client.acquireConnection();
-  try {
-    knex.emit('query', { sql: text, bindings: values, method: 'raw' });
-    const result = await connection.query(name ? { name, text, values } : { text, values });
-    return { rows: result.rows as R[], affectedRows: result.rowCount ?? 0 };
-  } finally {
-    await client.releaseConnection(connection);
-  }
+  return onConnection<R>(knex, client, text, values, options.prepared ? statementName(text) : '');
 }

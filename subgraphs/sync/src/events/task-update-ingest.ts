@@ -11,7 +11,7 @@ import {
   type TaskEventType,
 } from '@taskgraph/events';
 import { currentTraceparent, type EntityManager, type Logger, runStatement } from '@taskgraph/runtime';
-import { type TaskOp, type TaskUpdate, TaskUpdateSchema } from '../entities/task-update.entity.js';
+import type { TaskOp, TaskUpdate } from '../entities/task-update.entity.js';
 import { noteTraceLink } from '../feed/trace-links.js';
 import { afterCommit } from './after-commit.js';
 
@@ -60,6 +60,35 @@ function rowOf(event: DeliveredEvent, options: TaskUpdateIngestOptions): TaskUpd
   };
 }
 
+/** Stores updates in the window; a cursor already stored (a redelivery, or another instance first) is skipped. */
+async function insertUpdates(tx: EntityManager, rows: readonly TaskUpdate[]): Promise<void> {
+  await runStatement(
+    tx,
+    `insert into sync.task_update (cursor, event_id, user_id, task_id, op, version, changed_fields, tags, occurred_at)
+     select r.cursor, r.event_id, r.user_id, r.task_id, r.op, r.version,
+            array(select jsonb_array_elements_text(r.changed_fields)), array(select jsonb_array_elements_text(r.tags)), r.occurred_at
+       from jsonb_to_recordset($1::jsonb) as r(cursor bigint, event_id uuid, user_id text, task_id uuid, op text, version int,
+            changed_fields jsonb, tags jsonb, occurred_at timestamptz)
+     on conflict (cursor) do nothing`,
+    [
+      JSON.stringify(
+        rows.map((r) => ({
+          cursor: r.cursor,
+          event_id: r.eventId,
+          user_id: r.userId,
+          task_id: r.taskId,
+          op: r.op,
+          version: r.version,
+          changed_fields: r.changedFields,
+          tags: r.tags,
+          occurred_at: r.occurredAt.toISOString(),
+        })),
+      ),
+    ],
+    { prepared: true },
+  );
+}
+
 /** After the row is stored, in the storing transaction: prune bookkeeping, trace link, live push after commit. */
 function stored(tx: EntityManager, row: TaskUpdate, options: TaskUpdateIngestOptions): void {
   options.touchedUsers.add(row.userId);
@@ -78,7 +107,7 @@ export function taskUpdateIngest(options: TaskUpdateIngestOptions): EventHandler
     if (row === 'skip') return SUCCESS;
     if ('status' in row) return row;
     try {
-      await tx.createQueryBuilder(TaskUpdateSchema).insert(row).onConflict('cursor').ignore().execute();
+      await insertUpdates(tx, [row]);
     } catch (error) {
       return retry(`storing update ${event.seq} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -104,31 +133,7 @@ export function taskUpdateIngestBatch(options: TaskUpdateIngestOptions): BatchEv
       if (row !== 'skip') rows.push(row);
     }
     if (rows.length > 0) {
-      await runStatement(
-        tx,
-        `insert into sync.task_update (cursor, event_id, user_id, task_id, op, version, changed_fields, tags, occurred_at)
-         select r.cursor, r.event_id, r.user_id, r.task_id, r.op, r.version,
-                array(select jsonb_array_elements_text(r.changed_fields)), array(select jsonb_array_elements_text(r.tags)), r.occurred_at
-           from jsonb_to_recordset($1::jsonb) as r(cursor bigint, event_id uuid, user_id text, task_id uuid, op text, version int,
-                changed_fields jsonb, tags jsonb, occurred_at timestamptz)
-         on conflict (cursor) do nothing`,
-        [
-          JSON.stringify(
-            rows.map((r) => ({
-              cursor: r.cursor,
-              event_id: r.eventId,
-              user_id: r.userId,
-              task_id: r.taskId,
-              op: r.op,
-              version: r.version,
-              changed_fields: r.changedFields,
-              tags: r.tags,
-              occurred_at: r.occurredAt.toISOString(),
-            })),
-          ),
-        ],
-        { prepared: true },
-      );
+      await insertUpdates(tx, rows);
       for (const row of rows) stored(tx, row, options);
     }
     return taken;
